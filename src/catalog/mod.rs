@@ -1,0 +1,121 @@
+//! The catalog: every category and provider, read from the manifests in `templates/`.
+//!
+//! It is the single source of truth for CLI flags, prompts, `list`, validation, the merged
+//! Cargo dependencies and the environment variables of a generated project.
+
+mod dependency;
+mod load;
+
+use std::collections::BTreeMap;
+
+pub use dependency::Dependency;
+pub use load::{line_of, load};
+
+use crate::source::Files;
+
+/// How many providers a category takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Exactly one provider.
+    One,
+    /// Any number of providers, possibly none.
+    Many,
+}
+
+/// A category of choices (database, auth, ...), with its providers in catalog order.
+#[derive(Debug, Clone)]
+pub struct Category {
+    pub id: String,
+    /// The `omnistack new` flag, without dashes.
+    pub flag: String,
+    pub name: String,
+    pub kind: Kind,
+    pub default: Vec<String>,
+    pub prompt: String,
+    pub providers: Vec<Provider>,
+}
+
+impl Category {
+    pub fn provider(&self, id: &str) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.id == id)
+    }
+
+    /// Provider ids joined for error messages.
+    pub fn valid_ids(&self) -> String {
+        self.providers.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// One provider of a category: its manifest and its own files.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub id: String,
+    pub category: String,
+    pub name: String,
+    pub description: String,
+    pub requires: Vec<Requirement>,
+    pub excludes: Vec<Requirement>,
+    pub layer: Layer,
+}
+
+/// What a layer (base or one provider) contributes to a project.
+#[derive(Debug, Clone, Default)]
+pub struct Layer {
+    pub dependencies: BTreeMap<String, Dependency>,
+    pub dev_dependencies: BTreeMap<String, Dependency>,
+    pub env: Vec<EnvVar>,
+    pub next_steps: Vec<String>,
+    /// Template files by their path below the layer's `files/`.
+    pub files: Files,
+}
+
+/// An environment variable the generated project reads.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvVar {
+    pub name: String,
+    pub description: String,
+    pub example: String,
+    #[serde(default)]
+    pub secret: bool,
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// `requires`/`excludes` entry: a whole category ("any provider of it") or one provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    pub category: String,
+    pub provider: Option<String>,
+}
+
+impl std::fmt::Display for Requirement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.provider {
+            Some(p) => write!(f, "{} {p}", self.category),
+            None => write!(f, "a {} provider", self.category),
+        }
+    }
+}
+
+/// The whole catalog: the base layer and the categories that have providers.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub base: Layer,
+    pub categories: Vec<Category>,
+}
+
+impl Catalog {
+    pub fn category(&self, id: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id == id)
+    }
+
+    pub fn category_by_flag(&self, flag: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.flag == flag)
+    }
+
+    pub fn provider(&self, category: &str, id: &str) -> Option<&Provider> {
+        self.category(category)?.provider(id)
+    }
+}

@@ -1,0 +1,32 @@
+//! One module per subcommand.
+
+mod list;
+mod new;
+mod presets;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::catalog::Catalog;
+use crate::cli::{Cli, Command};
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let catalog = load_catalog()?;
+    match cli.command {
+        Command::New(args) => new::run(&catalog, args),
+        Command::List => list::run(&catalog),
+        Command::Presets => presets::run(&catalog),
+    }
+}
+
+/// The catalog from the embedded templates (or `OMNISTACK_TEMPLATES`).
+pub fn load_catalog() -> Result<Catalog> {
+    crate::catalog::load(&crate::source::templates()?)
+}
+
+/// Category ids, for preset parsing.
+pub(crate) fn category_ids(catalog: &Catalog) -> Vec<&str> {
+    catalog.categories.iter().map(|c| c.id.as_str()).collect()
+}

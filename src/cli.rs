@@ -15,11 +15,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate a new project (interactive on a terminal unless --yes)
-    New(NewArgs),
+    New(Box<NewArgs>),
     /// Show the catalog: categories, providers, defaults and the env vars each needs
     List,
     /// Show the built-in presets and what they choose
     Presets,
+    /// Print a Cargo.toml depending on every crate of every provider (for
+    /// scripts/refresh-lockfile.sh, which turns it into templates/Cargo.lock)
+    #[command(hide = true)]
+    SupersetManifest,
 }
 
 /// `omnistack new`: every prompt has a flag; flag > preset > prompt > default.
@@ -99,6 +103,9 @@ impl NewArgs {
             ("extras", &self.extras),
             ("deploy", &self.deploy),
         ];
-        all.into_iter().filter(|(_, v)| !v.is_empty()).map(|(f, v)| (f, v.as_slice())).collect()
+        all.into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(f, v)| (f, v.as_slice()))
+            .collect()
     }
 }

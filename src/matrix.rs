@@ -31,7 +31,11 @@ fn params(catalog: &Catalog) -> Vec<Param> {
             Kind::Many => {
                 for p in &category.providers {
                     let default_on = category.default.contains(&p.id);
-                    let values = if default_on { ["on", "off"] } else { ["off", "on"] };
+                    let values = if default_on {
+                        ["on", "off"]
+                    } else {
+                        ["off", "on"]
+                    };
                     out.push(Param {
                         category: category.id.clone(),
                         provider: Some(p.id.clone()),
@@ -103,7 +107,11 @@ pub fn pairwise(catalog: &Catalog) -> Vec<Spec> {
                 let gain = (0..n)
                     .filter_map(|m| row[m].map(|mv| (m, mv)))
                     .filter(|&(m, mv)| {
-                        let pair = if m < k { ((m, mv), (k, v)) } else { ((k, v), (m, mv)) };
+                        let pair = if m < k {
+                            ((m, mv), (k, v))
+                        } else {
+                            ((k, v), (m, mv))
+                        };
                         uncovered.contains(&pair)
                     })
                     .count();
@@ -113,7 +121,10 @@ pub fn pairwise(catalog: &Catalog) -> Vec<Spec> {
             }
             row[k] = Some(best.1);
         }
-        let row: Vec<usize> = row.into_iter().map(|v| v.expect("every parameter set")).collect();
+        let row: Vec<usize> = row
+            .into_iter()
+            .map(|v| v.expect("every parameter set"))
+            .collect();
         let name = format!("combo-{}", rows.len() + 1);
         match to_spec(catalog, &params, &row, &name) {
             Some(spec) => {
@@ -138,7 +149,10 @@ pub fn pairwise(catalog: &Catalog) -> Vec<Spec> {
 
 fn dedupe(specs: Vec<Spec>) -> Vec<Spec> {
     let mut seen: BTreeSet<BTreeMap<String, Vec<String>>> = BTreeSet::new();
-    specs.into_iter().filter(|s| seen.insert(s.choices.clone())).collect()
+    specs
+        .into_iter()
+        .filter(|s| seen.insert(s.choices.clone()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -6,12 +6,69 @@ use crate::usage;
 
 /// Rust keywords (all editions, including reserved ones) and names Cargo or Rust reserve.
 const RESERVED: &[&str] = &[
-    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn",
-    "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro",
-    "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return", "self", "Self", "static",
-    "struct", "super", "trait", "true", "try", "type", "typeof", "unsafe", "unsized", "use", "virtual",
-    "where", "while", "yield", "test", "core", "std", "alloc", "proc_macro", "proc-macro", "build", "deps",
-    "examples", "incremental", "target",
+    "abstract",
+    "as",
+    "async",
+    "await",
+    "become",
+    "box",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "do",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "final",
+    "fn",
+    "for",
+    "gen",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "macro",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "override",
+    "priv",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "Self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "try",
+    "type",
+    "typeof",
+    "unsafe",
+    "unsized",
+    "use",
+    "virtual",
+    "where",
+    "while",
+    "yield",
+    "test",
+    "core",
+    "std",
+    "alloc",
+    "proc_macro",
+    "proc-macro",
+    "build",
+    "deps",
+    "examples",
+    "incremental",
+    "target",
 ];
 
 /// Accepts names Cargo accepts as a package name that also make a usable crate name.
@@ -21,19 +78,32 @@ pub fn validate(name: &str) -> Result<()> {
         return Err(usage!("project name is empty; {allowed}"));
     }
     if name.len() > 64 {
-        return Err(usage!("project name \"{name}\" is longer than 64 characters"));
+        return Err(usage!(
+            "project name \"{name}\" is longer than 64 characters"
+        ));
     }
     if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return Err(usage!("invalid project name \"{name}\": it must start with a lowercase letter; {allowed}"));
+        return Err(usage!(
+            "invalid project name \"{name}\": it must start with a lowercase letter; {allowed}"
+        ));
     }
-    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_')) {
-        return Err(usage!("invalid project name \"{name}\": character {bad:?} is not allowed; {allowed}"));
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
+    {
+        return Err(usage!(
+            "invalid project name \"{name}\": character {bad:?} is not allowed; {allowed}"
+        ));
     }
     if RESERVED.contains(&name) || RESERVED.contains(&crate_name(name).as_str()) {
-        return Err(usage!("invalid project name \"{name}\": it is a Rust keyword or a reserved name"));
+        return Err(usage!(
+            "invalid project name \"{name}\": it is a Rust keyword or a reserved name"
+        ));
     }
     if name.ends_with('-') || name.ends_with('_') {
-        return Err(usage!("invalid project name \"{name}\": it must not end with '-' or '_'"));
+        return Err(usage!(
+            "invalid project name \"{name}\": it must not end with '-' or '_'"
+        ));
     }
     Ok(())
 }
@@ -56,7 +126,20 @@ mod tests {
 
     #[test]
     fn rejects_invalid_and_reserved_names() {
-        for name in ["", "my app", "1app", "App", "fn", "test", "self", "std", "-x", "x-", "caf\u{e9}", "a.b"] {
+        for name in [
+            "",
+            "my app",
+            "1app",
+            "App",
+            "fn",
+            "test",
+            "self",
+            "std",
+            "-x",
+            "x-",
+            "caf\u{e9}",
+            "a.b",
+        ] {
             assert!(validate(name).is_err(), "{name:?} should be refused");
         }
     }

@@ -59,8 +59,14 @@ struct ProjectSection {
 /// Parses a preset; errors name `origin` and the line.
 pub fn parse(origin: &str, name: &str, src: &str, known_categories: &[&str]) -> Result<Preset> {
     let file: PresetFile = toml::from_str(src).map_err(|e| {
-        let line = e.span().map(|s| crate::catalog::line_of(src, s.start)).unwrap_or(1);
-        usage!("malformed preset {origin}, line {line}: {}", e.message().trim())
+        let line = e
+            .span()
+            .map(|s| crate::catalog::line_of(src, s.start))
+            .unwrap_or(1);
+        usage!(
+            "malformed preset {origin}, line {line}: {}",
+            e.message().trim()
+        )
     })?;
     let mut answers = Answers::new();
     for (key, value) in file.answers {
@@ -94,7 +100,12 @@ pub fn builtin(known_categories: &[&str]) -> Result<Vec<Preset>> {
         .filter_map(|(path, bytes)| path.strip_suffix(".toml").map(|name| (name, bytes)))
         .map(|(name, bytes)| {
             let src = String::from_utf8_lossy(bytes);
-            parse(&format!("presets/{name}.toml"), name, &src, known_categories)
+            parse(
+                &format!("presets/{name}.toml"),
+                name,
+                &src,
+                known_categories,
+            )
         })
         .collect()
 }
@@ -109,11 +120,20 @@ pub fn find(name_or_path: &str, known_categories: &[&str]) -> Result<Preset> {
             .iter()
             .find(|p| p.name == name_or_path)
             .cloned()
-            .ok_or_else(|| usage!("unknown preset \"{name_or_path}\"; valid: {} (or a path to a .toml file)", names.join(", ")));
+            .ok_or_else(|| {
+                usage!(
+                    "unknown preset \"{name_or_path}\"; valid: {} (or a path to a .toml file)",
+                    names.join(", ")
+                )
+            });
     }
     let path = Path::new(name_or_path);
-    let src = std::fs::read_to_string(path).map_err(|e| usage!("cannot read preset {}: {e}", path.display()))?;
-    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let src = std::fs::read_to_string(path)
+        .map_err(|e| usage!("cannot read preset {}: {e}", path.display()))?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     parse(&path.display().to_string(), &name, &src, known_categories)
 }
 
@@ -125,20 +145,40 @@ mod tests {
 
     #[test]
     fn parses_single_and_list_answers() {
-        let p = parse("x.toml", "x", "[answers]\ndatabase = \"postgres\"\nai = [\"openai\"]\n", CATS).unwrap();
+        let p = parse(
+            "x.toml",
+            "x",
+            "[answers]\ndatabase = \"postgres\"\nai = [\"openai\"]\n",
+            CATS,
+        )
+        .unwrap();
         assert_eq!(p.answers["database"], vec!["postgres"]);
         assert_eq!(p.answers["ai"], vec!["openai"]);
     }
 
     #[test]
     fn syntax_errors_name_the_file_and_line() {
-        let err = parse("my.toml", "my", "description = \"x\"\n[answers]\ndatabase = postgres\n", CATS).unwrap_err();
-        assert!(err.to_string().starts_with("malformed preset my.toml, line 3:"), "{err}");
+        let err = parse(
+            "my.toml",
+            "my",
+            "description = \"x\"\n[answers]\ndatabase = postgres\n",
+            CATS,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("malformed preset my.toml, line 3:"),
+            "{err}"
+        );
     }
 
     #[test]
     fn unknown_categories_name_the_line() {
         let err = parse("my.toml", "my", "[answers]\n\ndatbase = \"sqlite\"\n", CATS).unwrap_err();
-        assert!(err.to_string().contains("line 3: unknown category \"datbase\""), "{err}");
+        assert!(
+            err.to_string()
+                .contains("line 3: unknown category \"datbase\""),
+            "{err}"
+        );
     }
 }

@@ -24,26 +24,46 @@ pub fn project_name() -> Result<String> {
 /// Asks one category; returns the chosen provider ids.
 pub fn category(category: &Category) -> Result<Vec<String>> {
     let theme = ColorfulTheme::default();
-    let items: Vec<String> =
-        category.providers.iter().map(|p| format!("{} — {}", p.id, p.description)).collect();
+    let items: Vec<String> = category
+        .providers
+        .iter()
+        .map(|p| format!("{} — {}", p.id, p.description))
+        .collect();
     match category.kind {
         Kind::One => {
-            let default = category.providers.iter().position(|p| category.default.contains(&p.id)).unwrap_or(0);
-            let index =
-                Select::with_theme(&theme).with_prompt(&category.prompt).items(&items).default(default).interact()?;
+            let default = category
+                .providers
+                .iter()
+                .position(|p| category.default.contains(&p.id))
+                .unwrap_or(0);
+            let index = Select::with_theme(&theme)
+                .with_prompt(&category.prompt)
+                .items(&items)
+                .default(default)
+                .interact()?;
             Ok(vec![category.providers[index].id.clone()])
         }
         Kind::Many => {
-            let defaults: Vec<bool> = category.providers.iter().map(|p| category.default.contains(&p.id)).collect();
+            let defaults: Vec<bool> = category
+                .providers
+                .iter()
+                .map(|p| category.default.contains(&p.id))
+                .collect();
             let picked = MultiSelect::with_theme(&theme)
-                .with_prompt(format!("{} (space toggles, enter confirms)", category.prompt))
+                .with_prompt(format!(
+                    "{} (space toggles, enter confirms)",
+                    category.prompt
+                ))
                 .items(&items)
                 .defaults(&defaults)
                 .interact()?;
             if picked.is_empty() {
                 return Ok(vec!["none".to_owned()]);
             }
-            Ok(picked.into_iter().map(|i| category.providers[i].id.clone()).collect())
+            Ok(picked
+                .into_iter()
+                .map(|i| category.providers[i].id.clone())
+                .collect())
         }
     }
 }

@@ -34,7 +34,9 @@ pub fn environment() -> Environment<'static> {
 
 /// Where a template path lands in the project: `.jinja` dropped, `dot-x` becomes `.x`.
 pub fn output_path(template_path: &str) -> String {
-    let path = template_path.strip_suffix(".jinja").unwrap_or(template_path);
+    let path = template_path
+        .strip_suffix(".jinja")
+        .unwrap_or(template_path);
     path.split('/')
         .map(|c| match c.strip_prefix("dot-") {
             Some(rest) => format!(".{rest}"),
@@ -72,14 +74,21 @@ struct ProviderView {
 pub fn layers<'a>(catalog: &'a Catalog, spec: &Spec) -> Vec<(String, &'a Layer)> {
     let mut out = vec![("base".to_owned(), &catalog.base)];
     for category in &catalog.categories {
-        for provider in category.providers.iter().filter(|p| spec.has(&category.id, &p.id)) {
+        for provider in category
+            .providers
+            .iter()
+            .filter(|p| spec.has(&category.id, &p.id))
+        {
             out.push((format!("{}: {}", category.id, provider.id), &provider.layer));
         }
     }
     out
 }
 
-fn merged(layers: &[(String, &Layer)], pick: fn(&Layer) -> &BTreeMap<String, Dependency>) -> Result<Vec<DepView>> {
+fn merged(
+    layers: &[(String, &Layer)],
+    pick: fn(&Layer) -> &BTreeMap<String, Dependency>,
+) -> Result<Vec<DepView>> {
     let mut deps: BTreeMap<String, Dependency> = BTreeMap::new();
     for (_, layer) in layers {
         for (name, dep) in pick(layer) {
@@ -91,7 +100,13 @@ fn merged(layers: &[(String, &Layer)], pick: fn(&Layer) -> &BTreeMap<String, Dep
             }
         }
     }
-    Ok(deps.into_iter().map(|(name, d)| DepView { spec: d.to_toml(), name }).collect())
+    Ok(deps
+        .into_iter()
+        .map(|(name, d)| DepView {
+            spec: d.to_toml(),
+            name,
+        })
+        .collect())
 }
 
 /// Environment variables of the chosen layers, each listed once with everyone who needs it.
@@ -113,7 +128,10 @@ fn context(catalog: &Catalog, spec: &Spec) -> Result<Value> {
     let layers = layers(catalog, spec);
     let mut ctx: BTreeMap<String, Value> = BTreeMap::new();
     ctx.insert("project_name".into(), Value::from(spec.name.clone()));
-    ctx.insert("crate_name".into(), Value::from(crate::names::crate_name(&spec.name)));
+    ctx.insert(
+        "crate_name".into(),
+        Value::from(crate::names::crate_name(&spec.name)),
+    );
     ctx.insert("omnistack_version".into(), Value::from(crate::VERSION));
     for category in &catalog.categories {
         let chosen = spec.choices.get(&category.id).cloned().unwrap_or_default();
@@ -123,8 +141,14 @@ fn context(catalog: &Catalog, spec: &Spec) -> Result<Value> {
         };
         ctx.insert(category.id.clone(), value);
     }
-    ctx.insert("dependencies".into(), Value::from(Serde(merged(&layers, |l| &l.dependencies)?)));
-    ctx.insert("dev_dependencies".into(), Value::from(Serde(merged(&layers, |l| &l.dev_dependencies)?)));
+    ctx.insert(
+        "dependencies".into(),
+        Value::from(Serde(merged(&layers, |l| &l.dependencies)?)),
+    );
+    ctx.insert(
+        "dev_dependencies".into(),
+        Value::from(Serde(merged(&layers, |l| &l.dev_dependencies)?)),
+    );
     let env: Vec<EnvView> = env_vars(catalog, spec)
         .into_iter()
         .map(|(v, owners)| EnvView {
@@ -163,7 +187,8 @@ pub fn render(catalog: &Catalog, spec: &Spec) -> Result<Tree> {
         for (path, bytes) in &layer.files {
             let out = output_path(path);
             let content = if path.ends_with(".jinja") {
-                let src = std::str::from_utf8(bytes).map_err(|_| anyhow!("{owner}: {path} is not UTF-8"))?;
+                let src = std::str::from_utf8(bytes)
+                    .map_err(|_| anyhow!("{owner}: {path} is not UTF-8"))?;
                 let rendered = env
                     .template_from_named_str(path, src)
                     .and_then(|t| t.render(&ctx))
@@ -175,8 +200,36 @@ pub fn render(catalog: &Catalog, spec: &Spec) -> Result<Tree> {
             tree.insert(out, content);
         }
     }
-    tree.insert(crate::project_file::FILE_NAME.to_owned(), crate::project_file::render(catalog, spec).into_bytes());
+    if let Some(lock) = &catalog.lockfile {
+        tree.insert("Cargo.lock".to_owned(), lock.clone());
+    }
+    tree.insert(
+        crate::project_file::FILE_NAME.to_owned(),
+        crate::project_file::render(catalog, spec).into_bytes(),
+    );
     Ok(tree)
+}
+
+/// A Cargo.toml that depends on the union of every layer's dependencies: resolving it gives
+/// the superset lockfile that generated projects ship (cargo trims it to what they use).
+pub fn superset_manifest(catalog: &Catalog) -> Result<String> {
+    let mut all: Vec<(String, &Layer)> = vec![("base".to_owned(), &catalog.base)];
+    for category in &catalog.categories {
+        for provider in &category.providers {
+            all.push((format!("{}: {}", category.id, provider.id), &provider.layer));
+        }
+    }
+    let mut out = String::from(
+        "[package]\nname = \"omnistack-lockfile-superset\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\n",
+    );
+    for d in merged(&all, |l| &l.dependencies)? {
+        out.push_str(&format!("{} = {}\n", d.name, d.spec));
+    }
+    out.push_str("\n[dev-dependencies]\n");
+    for d in merged(&all, |l| &l.dev_dependencies)? {
+        out.push_str(&format!("{} = {}\n", d.name, d.spec));
+    }
+    Ok(out)
 }
 
 /// Trailing whitespace off every line, at most one blank line in a row, exactly one final
@@ -212,7 +265,10 @@ mod tests {
 
     #[test]
     fn output_path_strips_suffix_and_maps_dot_prefix() {
-        assert_eq!(output_path("dot-github/workflows/ci.yml.jinja"), ".github/workflows/ci.yml");
+        assert_eq!(
+            output_path("dot-github/workflows/ci.yml.jinja"),
+            ".github/workflows/ci.yml"
+        );
         assert_eq!(output_path("src/main.rs"), "src/main.rs");
         assert_eq!(output_path("dot-env.example.jinja"), ".env.example");
     }
@@ -227,7 +283,10 @@ mod tests {
     fn block_tags_leave_no_blank_lines() {
         let env = environment();
         let out = env
-            .render_str("a\n{% if x %}\nb\n{% endif %}\nc\n", minijinja::context! { x => false })
+            .render_str(
+                "a\n{% if x %}\nb\n{% endif %}\nc\n",
+                minijinja::context! { x => false },
+            )
             .unwrap();
         assert_eq!(out, "a\nc\n");
     }

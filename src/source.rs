@@ -18,8 +18,12 @@ pub type Files = BTreeMap<String, Vec<u8>>;
 /// The template tree: from `OMNISTACK_TEMPLATES` when set, else the embedded copy.
 pub fn templates() -> Result<Files> {
     match std::env::var_os("OMNISTACK_TEMPLATES") {
-        Some(dir) => read_dir(Path::new(&dir))
-            .with_context(|| format!("reading templates from OMNISTACK_TEMPLATES={}", Path::new(&dir).display())),
+        Some(dir) => read_dir(Path::new(&dir)).with_context(|| {
+            format!(
+                "reading templates from OMNISTACK_TEMPLATES={}",
+                Path::new(&dir).display()
+            )
+        }),
         None => Ok(embedded(&TEMPLATES)),
     }
 }
@@ -49,7 +53,9 @@ pub fn read_dir(root: &Path) -> Result<Files> {
     let mut files = Files::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
+        {
             let entry = entry?;
             let path = entry.path();
             if entry.file_type()?.is_dir() {

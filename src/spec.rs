@@ -24,7 +24,9 @@ pub struct Spec {
 impl Spec {
     /// Whether `provider` of `category` is chosen.
     pub fn has(&self, category: &str, provider: &str) -> bool {
-        self.choices.get(category).is_some_and(|c| c.iter().any(|p| p == provider))
+        self.choices
+            .get(category)
+            .is_some_and(|c| c.iter().any(|p| p == provider))
     }
 
     /// The answers that reproduce this spec.
@@ -40,7 +42,10 @@ pub fn resolve(catalog: &Catalog, name: &str, layers: &[&Answers]) -> Result<Spe
         for key in answers.keys() {
             if catalog.category(key).is_none() {
                 let valid: Vec<&str> = catalog.categories.iter().map(|c| c.id.as_str()).collect();
-                return Err(usage!("unknown category \"{key}\"; valid: {}", valid.join(", ")));
+                return Err(usage!(
+                    "unknown category \"{key}\"; valid: {}",
+                    valid.join(", ")
+                ));
             }
         }
     }
@@ -48,12 +53,19 @@ pub fn resolve(catalog: &Catalog, name: &str, layers: &[&Answers]) -> Result<Spe
     for category in &catalog.categories {
         let given = layers.iter().find_map(|a| a.get(&category.id));
         let raw: Vec<String> = match given {
-            Some(list) => list.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+            Some(list) => list
+                .iter()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
             None => category.default.clone(),
         };
         let raw: Vec<String> = if category.kind == Kind::Many && raw.iter().any(|p| p == "none") {
             if raw.len() > 1 {
-                return Err(usage!("{}: \"none\" cannot be combined with other providers", category.id));
+                return Err(usage!(
+                    "{}: \"none\" cannot be combined with other providers",
+                    category.id
+                ));
             }
             Vec::new()
         } else {
@@ -65,14 +77,24 @@ pub fn resolve(catalog: &Catalog, name: &str, layers: &[&Answers]) -> Result<Spe
                     "unknown {} provider \"{id}\"; valid: {}{}",
                     category.id,
                     category.valid_ids(),
-                    if category.kind == Kind::Many { ", none" } else { "" }
+                    if category.kind == Kind::Many {
+                        ", none"
+                    } else {
+                        ""
+                    }
                 ));
             }
         }
         if category.kind == Kind::One {
             match raw.as_slice() {
                 [_] => {}
-                [] => return Err(usage!("{} needs a provider; valid: {}", category.id, category.valid_ids())),
+                [] => {
+                    return Err(usage!(
+                        "{} needs a provider; valid: {}",
+                        category.id,
+                        category.valid_ids()
+                    ));
+                }
                 _ => {
                     return Err(usage!(
                         "{} takes one provider, got {}; choose one of: {}",
@@ -84,11 +106,18 @@ pub fn resolve(catalog: &Catalog, name: &str, layers: &[&Answers]) -> Result<Spe
             }
         }
         // Catalog order, duplicates dropped: `--ai b,a,a` and `--ai a,b` are the same spec.
-        let ordered: Vec<String> =
-            category.providers.iter().filter(|p| raw.contains(&p.id)).map(|p| p.id.clone()).collect();
+        let ordered: Vec<String> = category
+            .providers
+            .iter()
+            .filter(|p| raw.contains(&p.id))
+            .map(|p| p.id.clone())
+            .collect();
         choices.insert(category.id.clone(), ordered);
     }
-    let spec = Spec { name: name.to_owned(), choices };
+    let spec = Spec {
+        name: name.to_owned(),
+        choices,
+    };
     check_requirements(catalog, &spec)?;
     Ok(spec)
 }
@@ -96,28 +125,41 @@ pub fn resolve(catalog: &Catalog, name: &str, layers: &[&Answers]) -> Result<Spe
 fn satisfied(spec: &Spec, req: &Requirement) -> bool {
     match &req.provider {
         Some(p) => spec.has(&req.category, p),
-        None => spec.choices.get(&req.category).is_some_and(|c| !c.is_empty()),
+        None => spec
+            .choices
+            .get(&req.category)
+            .is_some_and(|c| !c.is_empty()),
     }
 }
 
 /// Every chosen provider's `requires` holds and none of its `excludes` does.
 pub fn check_requirements(catalog: &Catalog, spec: &Spec) -> Result<()> {
     for category in &catalog.categories {
-        for provider in category.providers.iter().filter(|p| spec.has(&category.id, &p.id)) {
+        for provider in category
+            .providers
+            .iter()
+            .filter(|p| spec.has(&category.id, &p.id))
+        {
             for req in &provider.requires {
                 if !satisfied(spec, req) {
                     return Err(usage!(
                         "{} {} requires {req}; add it (e.g. --{} {})",
                         category.id,
                         provider.id,
-                        catalog.category(&req.category).map_or(req.category.as_str(), |c| c.flag.as_str()),
+                        catalog
+                            .category(&req.category)
+                            .map_or(req.category.as_str(), |c| c.flag.as_str()),
                         req.provider.clone().unwrap_or_else(|| "<provider>".into())
                     ));
                 }
             }
             for req in &provider.excludes {
                 if satisfied(spec, req) {
-                    return Err(usage!("{} {} cannot be combined with {req}", category.id, provider.id));
+                    return Err(usage!(
+                        "{} {} cannot be combined with {req}",
+                        category.id,
+                        provider.id
+                    ));
                 }
             }
         }

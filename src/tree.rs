@@ -29,14 +29,25 @@ pub fn write_new(tree: &Tree, target: &Path, existing: Existing) -> Result<()> {
         Ok(mut entries) => entries.next().is_some(),
         Err(e) if e.kind() == ErrorKind::NotFound => false,
         Err(e) if e.kind() == ErrorKind::NotADirectory => {
-            return Err(usage!("{} exists and is not a directory", target.display()));
+            if target.is_file() {
+                return Err(usage!("{} exists and is not a directory", target.display()));
+            }
+            return Err(usage!(
+                "cannot create {}: a parent of it is not a directory",
+                target.display()
+            ));
         }
         Err(e) => return Err(usage!("cannot read {}: {e}", target.display())),
     };
     if occupied && existing == Existing::Refuse {
-        return Err(usage!("{} already exists and is not empty; use --force to replace it", target.display()));
+        return Err(usage!(
+            "{} already exists and is not empty; use --force to replace it",
+            target.display()
+        ));
     }
-    let parent = target.parent().context("the target has no parent directory")?;
+    let parent = target
+        .parent()
+        .context("the target has no parent directory")?;
     std::fs::create_dir_all(parent)
         .map_err(|e| usage!("cannot create {}: {e}", parent.display()))?;
     let staging = tempfile::Builder::new()
@@ -57,21 +68,26 @@ fn swap_into_place(staged: &Path, target: &Path, occupied: bool) -> Result<()> {
     if !occupied {
         // An empty directory can be replaced by rename; a missing one is created by it.
         if target.exists() {
-            std::fs::remove_dir(target).with_context(|| format!("removing empty {}", target.display()))?;
+            std::fs::remove_dir(target)
+                .with_context(|| format!("removing empty {}", target.display()))?;
         }
-        return std::fs::rename(staged, target).with_context(|| format!("moving the project into {}", target.display()));
+        return std::fs::rename(staged, target)
+            .with_context(|| format!("moving the project into {}", target.display()));
     }
     let aside = tempfile::Builder::new()
         .prefix(".omnistack-replaced-")
         .tempdir_in(target.parent().expect("absolute target has a parent"))?
         .keep();
     std::fs::remove_dir(&aside)?;
-    std::fs::rename(target, &aside).with_context(|| format!("moving the old {} aside", target.display()))?;
+    std::fs::rename(target, &aside)
+        .with_context(|| format!("moving the old {} aside", target.display()))?;
     if let Err(e) = std::fs::rename(staged, target) {
-        std::fs::rename(&aside, target).with_context(|| format!("restoring {}", target.display()))?;
+        std::fs::rename(&aside, target)
+            .with_context(|| format!("restoring {}", target.display()))?;
         return Err(e).with_context(|| format!("moving the project into {}", target.display()));
     }
-    std::fs::remove_dir_all(&aside).with_context(|| format!("removing the replaced project at {}", aside.display()))
+    std::fs::remove_dir_all(&aside)
+        .with_context(|| format!("removing the replaced project at {}", aside.display()))
 }
 
 /// Writes every file of `tree` below `root` (which must exist).
@@ -87,7 +103,11 @@ pub fn write_all(tree: &Tree, root: &Path) -> Result<()> {
 }
 
 fn absolute(path: &Path) -> Result<PathBuf> {
-    Ok(if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) })
+    Ok(if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(path)
+    })
 }
 
 #[cfg(test)]
@@ -95,12 +115,17 @@ mod tests {
     use super::*;
 
     fn tree(files: &[(&str, &str)]) -> Tree {
-        files.iter().map(|(p, c)| (p.to_string(), c.as_bytes().to_vec())).collect()
+        files
+            .iter()
+            .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
+            .collect()
     }
 
     fn entries(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> =
-            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         names
     }
@@ -110,9 +135,18 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let target = tmp.path().join("app");
         // "a" is written as a file, so creating "a/b" fails after the first file is on disk.
-        let err = write_new(&tree(&[("a", "1"), ("a/b", "2")]), &target, Existing::Refuse).unwrap_err();
+        let err = write_new(
+            &tree(&[("a", "1"), ("a/b", "2")]),
+            &target,
+            Existing::Refuse,
+        )
+        .unwrap_err();
         assert!(format!("{err:#}").contains("a"), "{err:#}");
-        assert!(entries(tmp.path()).is_empty(), "left behind: {:?}", entries(tmp.path()));
+        assert!(
+            entries(tmp.path()).is_empty(),
+            "left behind: {:?}",
+            entries(tmp.path())
+        );
     }
 
     #[test]
@@ -121,8 +155,16 @@ mod tests {
         let target = tmp.path().join("app");
         std::fs::create_dir(&target).unwrap();
         std::fs::write(target.join("keep.txt"), "mine").unwrap();
-        write_new(&tree(&[("a", "1"), ("a/b", "2")]), &target, Existing::Replace).unwrap_err();
-        assert_eq!(std::fs::read_to_string(target.join("keep.txt")).unwrap(), "mine");
+        write_new(
+            &tree(&[("a", "1"), ("a/b", "2")]),
+            &target,
+            Existing::Replace,
+        )
+        .unwrap_err();
+        assert_eq!(
+            std::fs::read_to_string(target.join("keep.txt")).unwrap(),
+            "mine"
+        );
         assert_eq!(entries(tmp.path()), vec!["app"]);
     }
 

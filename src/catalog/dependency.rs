@@ -34,7 +34,11 @@ struct Detailed {
 impl<'de> Deserialize<'de> for Dependency {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(match Raw::deserialize(d)? {
-            Raw::Version(version) => Dependency { version, features: BTreeSet::new(), default_features: None },
+            Raw::Version(version) => Dependency {
+                version,
+                features: BTreeSet::new(),
+                default_features: None,
+            },
             Raw::Detailed(d) => Dependency {
                 version: d.version,
                 features: d.features.into_iter().collect(),
@@ -49,7 +53,11 @@ impl Dependency {
     /// unioned, and default features stay off unless some layer explicitly turns them on.
     pub fn merge(&mut self, name: &str, other: &Dependency) -> Result<()> {
         if self.version != other.version {
-            bail!("dependency {name}: version \"{}\" conflicts with \"{}\"", self.version, other.version);
+            bail!(
+                "dependency {name}: version \"{}\" conflicts with \"{}\"",
+                self.version,
+                other.version
+            );
         }
         self.features.extend(other.features.iter().cloned());
         self.default_features = match (self.default_features, other.default_features) {
@@ -91,8 +99,13 @@ mod tests {
 
     #[test]
     fn merge_unions_features_and_keeps_default_features_off() {
-        let mut base = dep(r#"{ version = "0.9", default-features = false, features = ["migrate"] }"#);
-        base.merge("sqlx", &dep(r#"{ version = "0.9", features = ["sqlite"] }"#)).unwrap();
+        let mut base =
+            dep(r#"{ version = "0.9", default-features = false, features = ["migrate"] }"#);
+        base.merge(
+            "sqlx",
+            &dep(r#"{ version = "0.9", features = ["sqlite"] }"#),
+        )
+        .unwrap();
         assert_eq!(
             base.to_toml(),
             r#"{ version = "0.9", default-features = false, features = ["migrate", "sqlite"] }"#

@@ -38,6 +38,8 @@ struct Manifest {
     #[serde(default)]
     next_steps: Vec<String>,
     #[serde(default)]
+    markers: Vec<String>,
+    #[serde(default)]
     dependencies: BTreeMap<String, Dependency>,
     #[serde(default, rename = "dev-dependencies")]
     dev_dependencies: BTreeMap<String, Dependency>,
@@ -48,11 +50,14 @@ struct Manifest {
 /// Loads the catalog from a template tree and checks it for consistency.
 pub fn load(templates: &Files) -> Result<Catalog> {
     let categories_src = text(templates, "categories.toml")?;
-    let entries: CategoriesFile =
-        toml::from_str(categories_src).map_err(|e| anyhow!("templates/categories.toml: {}", e.message()))?;
+    let entries: CategoriesFile = toml::from_str(categories_src)
+        .map_err(|e| anyhow!("templates/categories.toml: {}", e.message()))?;
 
     let (base_manifest, base) = layer(templates, "base")?;
-    if base_manifest.id.is_some() || !base_manifest.requires.is_empty() || !base_manifest.excludes.is_empty() {
+    if base_manifest.id.is_some()
+        || !base_manifest.requires.is_empty()
+        || !base_manifest.excludes.is_empty()
+    {
         bail!("templates/base/manifest.toml: the base layer takes no id, requires or excludes");
     }
 
@@ -60,7 +65,10 @@ pub fn load(templates: &Files) -> Result<Catalog> {
     let mut seen = BTreeSet::new();
     for entry in entries.category {
         if !seen.insert(entry.id.clone()) {
-            bail!("templates/categories.toml: duplicate category id \"{}\"", entry.id);
+            bail!(
+                "templates/categories.toml: duplicate category id \"{}\"",
+                entry.id
+            );
         }
         let mut providers = Vec::new();
         for provider_id in provider_dirs(templates, &entry.id) {
@@ -70,7 +78,16 @@ pub fn load(templates: &Files) -> Result<Catalog> {
             continue;
         }
         // Deterministic catalog order: defaults first (in their order), then by id.
-        providers.sort_by_key(|p| (entry.default.iter().position(|d| *d == p.id).unwrap_or(usize::MAX), p.id.clone()));
+        providers.sort_by_key(|p| {
+            (
+                entry
+                    .default
+                    .iter()
+                    .position(|d| *d == p.id)
+                    .unwrap_or(usize::MAX),
+                p.id.clone(),
+            )
+        });
         categories.push(Category {
             id: entry.id,
             flag: entry.flag,
@@ -83,18 +100,27 @@ pub fn load(templates: &Files) -> Result<Catalog> {
     }
 
     for dir in templates.keys().filter_map(|p| p.split('/').next()) {
-        if dir != "base" && !seen.contains(dir) && !matches!(dir, "categories.toml" | "README.md") {
+        if dir != "base"
+            && !seen.contains(dir)
+            && !matches!(dir, "categories.toml" | "README.md" | "Cargo.lock")
+        {
             bail!("templates/{dir}: not a category listed in templates/categories.toml");
         }
     }
 
-    let catalog = Catalog { base, categories };
+    let catalog = Catalog {
+        base,
+        categories,
+        lockfile: templates.get("Cargo.lock").cloned(),
+    };
     validate(&catalog)?;
     Ok(catalog)
 }
 
 fn text<'a>(templates: &'a Files, path: &str) -> Result<&'a str> {
-    let bytes = templates.get(path).ok_or_else(|| anyhow!("templates/{path} is missing"))?;
+    let bytes = templates
+        .get(path)
+        .ok_or_else(|| anyhow!("templates/{path} is missing"))?;
     std::str::from_utf8(bytes).with_context(|| format!("templates/{path} is not UTF-8"))
 }
 
@@ -111,15 +137,30 @@ fn provider_dirs(templates: &Files, category: &str) -> BTreeSet<String> {
 fn layer(templates: &Files, dir: &str) -> Result<(Manifest, Layer)> {
     let path = format!("{dir}/manifest.toml");
     let manifest: Manifest = toml::from_str(text(templates, &path)?).map_err(|e| {
-        let line = e.span().map(|s| format!(" (line {})", line_of(text(templates, &path).unwrap_or(""), s.start)));
-        anyhow!("templates/{path}{}: {}", line.unwrap_or_default(), e.message())
+        let line = e.span().map(|s| {
+            format!(
+                " (line {})",
+                line_of(text(templates, &path).unwrap_or(""), s.start)
+            )
+        });
+        anyhow!(
+            "templates/{path}{}: {}",
+            line.unwrap_or_default(),
+            e.message()
+        )
     })?;
     let prefix = format!("{dir}/files/");
     let files: Files = templates
         .iter()
-        .filter_map(|(p, bytes)| p.strip_prefix(&prefix).map(|rel| (rel.to_owned(), bytes.clone())))
+        .filter_map(|(p, bytes)| {
+            p.strip_prefix(&prefix)
+                .map(|rel| (rel.to_owned(), bytes.clone()))
+        })
         .collect();
-    for other in templates.keys().filter_map(|p| p.strip_prefix(&format!("{dir}/"))) {
+    for other in templates
+        .keys()
+        .filter_map(|p| p.strip_prefix(&format!("{dir}/")))
+    {
         if other != "manifest.toml" && !other.starts_with("files/") {
             bail!("templates/{dir}/{other}: a layer holds only manifest.toml and files/");
         }
@@ -148,13 +189,25 @@ fn provider(templates: &Files, category: &str, id: &str) -> Result<Provider> {
         Some(m) => bail!("{here}: id \"{m}\" does not match its folder \"{id}\""),
         None => bail!("{here}: missing id"),
     }
-    let name = manifest.name.clone().ok_or_else(|| anyhow!("{here}: missing name"))?;
-    let description = manifest.description.clone().ok_or_else(|| anyhow!("{here}: missing description"))?;
+    let name = manifest
+        .name
+        .clone()
+        .ok_or_else(|| anyhow!("{here}: missing name"))?;
+    let description = manifest
+        .description
+        .clone()
+        .ok_or_else(|| anyhow!("{here}: missing description"))?;
     let parse = |list: &[String]| -> Result<Vec<Requirement>> {
         list.iter()
             .map(|r| match r.split_once(':') {
-                Some((c, p)) => Ok(Requirement { category: c.to_owned(), provider: Some(p.to_owned()) }),
-                None if !r.is_empty() => Ok(Requirement { category: r.clone(), provider: None }),
+                Some((c, p)) => Ok(Requirement {
+                    category: c.to_owned(),
+                    provider: Some(p.to_owned()),
+                }),
+                None if !r.is_empty() => Ok(Requirement {
+                    category: r.clone(),
+                    provider: None,
+                }),
                 None => bail!("{here}: empty requirement"),
             })
             .collect()
@@ -166,6 +219,11 @@ fn provider(templates: &Files, category: &str, id: &str) -> Result<Provider> {
         description,
         requires: parse(&manifest.requires)?,
         excludes: parse(&manifest.excludes)?,
+        markers: if manifest.markers.is_empty() {
+            vec![id.to_owned()]
+        } else {
+            manifest.markers.clone()
+        },
         layer,
     })
 }
@@ -186,11 +244,18 @@ fn validate(catalog: &Catalog) -> Result<()> {
     for category in &catalog.categories {
         for id in &category.default {
             if category.provider(id).is_none() {
-                bail!("category {}: default \"{id}\" is not a provider (valid: {})", category.id, category.valid_ids());
+                bail!(
+                    "category {}: default \"{id}\" is not a provider (valid: {})",
+                    category.id,
+                    category.valid_ids()
+                );
             }
         }
         if category.kind == Kind::One && category.default.len() != 1 {
-            bail!("category {}: a single-choice category needs exactly one default", category.id);
+            bail!(
+                "category {}: a single-choice category needs exactly one default",
+                category.id
+            );
         }
         for provider in &category.providers {
             for path in provider.layer.files.keys() {
@@ -198,12 +263,22 @@ fn validate(catalog: &Catalog) -> Result<()> {
             }
             for req in provider.requires.iter().chain(&provider.excludes) {
                 let Some(target) = catalog.category(&req.category) else {
-                    bail!("{} {}: requirement on unknown category \"{}\"", category.id, provider.id, req.category);
+                    bail!(
+                        "{} {}: requirement on unknown category \"{}\"",
+                        category.id,
+                        provider.id,
+                        req.category
+                    );
                 };
                 if let Some(p) = &req.provider
                     && target.provider(p).is_none()
                 {
-                    bail!("{} {}: requirement on unknown provider {} {p}", category.id, provider.id, req.category);
+                    bail!(
+                        "{} {}: requirement on unknown provider {} {p}",
+                        category.id,
+                        provider.id,
+                        req.category
+                    );
                 }
             }
         }
@@ -211,15 +286,17 @@ fn validate(catalog: &Catalog) -> Result<()> {
     // Every template must parse, and dependency merges must be possible for any selection.
     let env = crate::render::environment();
     let layers = std::iter::once(("base".to_owned(), &catalog.base)).chain(
-        catalog
-            .categories
-            .iter()
-            .flat_map(|c| c.providers.iter().map(move |p| (format!("{} {}", c.id, p.id), &p.layer))),
+        catalog.categories.iter().flat_map(|c| {
+            c.providers
+                .iter()
+                .map(move |p| (format!("{} {}", c.id, p.id), &p.layer))
+        }),
     );
     let mut versions: BTreeMap<String, (String, String)> = BTreeMap::new();
     for (owner, layer) in layers {
         for (path, bytes) in layer.files.iter().filter(|(p, _)| p.ends_with(".jinja")) {
-            let src = std::str::from_utf8(bytes).with_context(|| format!("{owner}: {path} is not UTF-8"))?;
+            let src = std::str::from_utf8(bytes)
+                .with_context(|| format!("{owner}: {path} is not UTF-8"))?;
             env.template_from_named_str(path, src)
                 .map_err(|e| anyhow!("{owner}: template {path}: {e}"))?;
         }
@@ -227,7 +304,10 @@ fn validate(catalog: &Catalog) -> Result<()> {
             if let Some((v, first)) = versions.get(name)
                 && *v != dep.version
             {
-                bail!("dependency {name}: {first} wants \"{v}\" but {owner} wants \"{}\"", dep.version);
+                bail!(
+                    "dependency {name}: {first} wants \"{v}\" but {owner} wants \"{}\"",
+                    dep.version
+                );
             }
             versions.insert(name.clone(), (dep.version.clone(), owner.clone()));
         }

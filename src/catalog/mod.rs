@@ -43,7 +43,11 @@ impl Category {
 
     /// Provider ids joined for error messages.
     pub fn valid_ids(&self) -> String {
-        self.providers.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
+        self.providers
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -56,6 +60,9 @@ pub struct Provider {
     pub description: String,
     pub requires: Vec<Requirement>,
     pub excludes: Vec<Requirement>,
+    /// Strings that betray this provider's presence (default: its id); the strip tests check
+    /// that none of them appears in a project that did not choose it.
+    pub markers: Vec<String>,
     pub layer: Layer,
 }
 
@@ -104,6 +111,8 @@ impl std::fmt::Display for Requirement {
 pub struct Catalog {
     pub base: Layer,
     pub categories: Vec<Category>,
+    /// `templates/Cargo.lock`: the tested superset lockfile shipped with every project.
+    pub lockfile: Option<Vec<u8>>,
 }
 
 impl Catalog {

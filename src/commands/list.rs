@@ -20,9 +20,17 @@ pub fn render(catalog: &Catalog) -> String {
             Kind::One => "choose one",
             Kind::Many => "choose any, comma-separated, or none",
         };
-        out.push_str(&format!("{} (--{}: {kind})\n", style(&category.name).bold(), category.flag));
+        out.push_str(&format!(
+            "{} (--{}: {kind})\n",
+            style(&category.name).bold(),
+            category.flag
+        ));
         for provider in &category.providers {
-            let mark = if category.default.contains(&provider.id) { "*" } else { " " };
+            let mark = if category.default.contains(&provider.id) {
+                "*"
+            } else {
+                " "
+            };
             out.push_str(&format!(
                 "  {mark} {:<18} {} — {}\n",
                 style(&provider.id).cyan(),
@@ -37,8 +45,15 @@ pub fn render(catalog: &Catalog) -> String {
                 if var.secret {
                     tags.push("secret");
                 }
-                let tags = if tags.is_empty() { String::new() } else { format!(" ({})", tags.join(", ")) };
-                out.push_str(&format!("        {}{tags}: {}\n", var.name, var.description));
+                let tags = if tags.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", tags.join(", "))
+                };
+                out.push_str(&format!(
+                    "        {}{tags}: {}\n",
+                    var.name, var.description
+                ));
             }
         }
         out.push('\n');

@@ -15,9 +15,13 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let catalog = load_catalog()?;
     match cli.command {
-        Command::New(args) => new::run(&catalog, args),
+        Command::New(args) => new::run(&catalog, *args),
         Command::List => list::run(&catalog),
         Command::Presets => presets::run(&catalog),
+        Command::SupersetManifest => {
+            print!("{}", crate::render::superset_manifest(&catalog)?);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -19,17 +19,25 @@ pub fn run(catalog: &Catalog, args: NewArgs) -> Result<ExitCode> {
     };
     let mut flags = Answers::new();
     for (flag, values) in args.category_flags() {
-        let category = catalog
-            .category_by_flag(flag)
-            .ok_or_else(|| usage!("--{flag}: this version of omnistack has no providers for it yet"))?;
+        let category = catalog.category_by_flag(flag).ok_or_else(|| {
+            usage!("--{flag}: this version of omnistack has no providers for it yet")
+        })?;
         flags.insert(category.id.clone(), values.to_vec());
     }
 
     let interactive = !args.yes && crate::prompt::is_interactive();
-    let name = match args.name.clone().or_else(|| preset.as_ref().and_then(|p| p.project_name.clone())) {
+    let name = match args
+        .name
+        .clone()
+        .or_else(|| preset.as_ref().and_then(|p| p.project_name.clone()))
+    {
         Some(name) => name,
         None if interactive => crate::prompt::project_name()?,
-        None => return Err(usage!("missing project name: `omnistack new NAME` (or run it in a terminal to be asked)")),
+        None => {
+            return Err(usage!(
+                "missing project name: `omnistack new NAME` (or run it in a terminal to be asked)"
+            ));
+        }
     };
     crate::names::validate(&name)?;
 
@@ -55,9 +63,18 @@ pub fn run(catalog: &Catalog, args: NewArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let existing = if args.force { Existing::Replace } else { Existing::Refuse };
+    let existing = if args.force {
+        Existing::Replace
+    } else {
+        Existing::Refuse
+    };
     crate::tree::write_new(&tree, &target, existing)?;
-    println!("{} {} ({} files)", style("Created").green().bold(), target.display(), tree.len());
+    println!(
+        "{} {} ({} files)",
+        style("Created").green().bold(),
+        target.display(),
+        tree.len()
+    );
 
     if !args.no_fmt {
         cargo_fmt(&target);
@@ -67,7 +84,10 @@ pub fn run(catalog: &Catalog, args: NewArgs) -> Result<ExitCode> {
     }
     print_next_steps(catalog, &spec, &target, &tree);
     if interactive {
-        println!("\nTo generate the same project without questions:\n  {}", equivalent_command(catalog, &spec, &args));
+        println!(
+            "\nTo generate the same project without questions:\n  {}",
+            equivalent_command(catalog, &spec, &args)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -77,7 +97,11 @@ pub fn equivalent_command(catalog: &Catalog, spec: &Spec, args: &NewArgs) -> Str
     let mut parts = vec!["omnistack".to_owned(), "new".to_owned(), spec.name.clone()];
     for category in &catalog.categories {
         let chosen = &spec.choices[&category.id];
-        let value = if chosen.is_empty() && category.kind == Kind::Many { "none".to_owned() } else { chosen.join(",") };
+        let value = if chosen.is_empty() && category.kind == Kind::Many {
+            "none".to_owned()
+        } else {
+            chosen.join(",")
+        };
         parts.push(format!("--{} {value}", category.flag));
     }
     if let Some(out) = &args.output {
@@ -88,7 +112,12 @@ pub fn equivalent_command(catalog: &Catalog, spec: &Spec, args: &NewArgs) -> Str
 }
 
 fn tool_available(tool: &str, arg: &str) -> bool {
-    Command::new(tool).arg(arg).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new(tool)
+        .arg(arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Best effort: templates are already formatted; this keeps the promise if a user edited them.
@@ -96,7 +125,12 @@ fn cargo_fmt(dir: &Path) {
     if !tool_available("cargo", "fmt --version") && !tool_available("rustfmt", "--version") {
         return;
     }
-    let status = Command::new("cargo").arg("fmt").current_dir(dir).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    let status = Command::new("cargo")
+        .arg("fmt")
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
     if !status.is_ok_and(|s| s.success()) {
         eprintln!("note: `cargo fmt` did not run cleanly; the project is written as rendered");
     }
@@ -108,7 +142,10 @@ fn git_init(dir: &Path) {
         eprintln!("note: git not found; skipped `git init`");
         return;
     }
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let inside = Command::new("git")
         .args(["rev-parse", "--is-inside-work-tree"])
         .current_dir(parent)
@@ -122,7 +159,10 @@ fn git_init(dir: &Path) {
     }
     let git = |args: &[&str]| {
         let mut cmd = Command::new("git");
-        cmd.args(args).current_dir(dir).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         // A machine without a git identity still gets its initial commit.
         if std::env::var_os("GIT_AUTHOR_NAME").is_none() && !has_git_identity(dir) {
             cmd.env("GIT_AUTHOR_NAME", "omnistack")
@@ -132,7 +172,9 @@ fn git_init(dir: &Path) {
         }
         cmd.status().is_ok_and(|s| s.success())
     };
-    let ok = git(&["init", "-q"]) && git(&["add", "-A"]) && git(&["commit", "-q", "-m", "Initial commit from omnistack"]);
+    let ok = git(&["init", "-q"])
+        && git(&["add", "-A"])
+        && git(&["commit", "-q", "-m", "Initial commit from omnistack"]);
     if !ok {
         eprintln!("note: git init or the initial commit failed; run them yourself");
     }
@@ -160,7 +202,10 @@ fn print_next_steps(catalog: &Catalog, spec: &Spec, target: &Path, tree: &Tree) 
         .map(|(v, _)| v.name)
         .collect();
     if !required.is_empty() && tree.contains_key(".env.example") {
-        println!("  cp .env.example .env   # then set: {}", required.join(", "));
+        println!(
+            "  cp .env.example .env   # then set: {}",
+            required.join(", ")
+        );
     }
     println!("  cargo run              # then open http://localhost:8080/docs");
     println!("  cargo test");

@@ -13,11 +13,17 @@ pub fn run(catalog: &Catalog) -> Result<ExitCode> {
         println!("{} — {}", style(&preset.name).bold(), preset.description);
         for category in &catalog.categories {
             let chosen = &spec.choices[&category.id];
-            let shown = if chosen.is_empty() { "none".to_owned() } else { chosen.join(", ") };
+            let shown = if chosen.is_empty() {
+                "none".to_owned()
+            } else {
+                chosen.join(", ")
+            };
             println!("    {:<14} {shown}", category.id);
         }
         println!();
     }
-    println!("Use one with `omnistack new NAME --preset NAME`, or pass a file: `--preset ./my-preset.toml`.");
+    println!(
+        "Use one with `omnistack new NAME --preset NAME`, or pass a file: `--preset ./my-preset.toml`."
+    );
     Ok(ExitCode::SUCCESS)
 }

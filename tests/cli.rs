@@ -1,0 +1,398 @@
+//! The command line end to end: every command, every bad-input path, and what lands on disk.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{copy_templates, omnistack, read_tree};
+use predicates::prelude::*;
+
+/// Runs a bad-input case and checks the contract: exit 2, one line naming the problem, and
+/// nothing written in the working directory.
+fn refuses(args: &[&str], message: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = omnistack()
+        .current_dir(dir.path())
+        .args(args)
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(
+        stderr.contains(message),
+        "{args:?}: expected {message:?} in {stderr:?}"
+    );
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {stderr:?}"
+    );
+    assert!(read_tree(dir.path()).is_empty(), "{args:?} wrote files");
+}
+
+#[test]
+fn new_with_yes_writes_a_project_with_its_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    omnistack()
+        .current_dir(dir.path())
+        .args([
+            "new", "shop-api", "--yes", "--no-git", "--no-fmt", "--db", "postgres",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Created shop-api"));
+    let tree = read_tree(&dir.path().join("shop-api"));
+    let recorded = String::from_utf8(tree["omnistack.toml"].clone()).unwrap();
+    assert!(recorded.contains("database = \"postgres\""), "{recorded}");
+    assert!(
+        recorded.contains(&format!("version = \"{}\"", env!("CARGO_PKG_VERSION"))),
+        "{recorded}"
+    );
+    assert!(String::from_utf8_lossy(&tree["Cargo.toml"]).contains("name = \"shop-api\""));
+}
+
+#[test]
+fn invalid_project_names_are_refused() {
+    for name in ["my app", "1app", "fn", "test", "self", "My-App"] {
+        refuses(&["new", name, "--yes"], "project name");
+    }
+}
+
+#[test]
+fn a_missing_name_without_a_terminal_is_an_error_not_a_prompt() {
+    refuses(&["new", "--yes"], "missing project name");
+}
+
+#[test]
+fn unknown_provider_lists_the_valid_ones() {
+    refuses(
+        &["new", "app", "--yes", "--db", "mysql"],
+        "unknown database provider \"mysql\"; valid: sqlite, postgres",
+    );
+}
+
+#[test]
+fn two_providers_for_a_single_choice_category_are_refused() {
+    refuses(
+        &["new", "app", "--yes", "--db", "sqlite", "--db", "postgres"],
+        "database takes one provider",
+    );
+    refuses(
+        &["new", "app", "--yes", "--db", "sqlite,postgres"],
+        "database takes one provider",
+    );
+}
+
+#[test]
+fn unknown_preset_lists_the_valid_ones() {
+    refuses(
+        &["new", "app", "--yes", "--preset", "enterprise"],
+        "unknown preset \"enterprise\"; valid: minimal",
+    );
+}
+
+#[test]
+fn malformed_preset_file_names_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let preset = dir.path().join("bad.toml");
+    std::fs::write(
+        &preset,
+        "description = \"x\"\n[answers]\ndatabase = [\"sqlite\"\n",
+    )
+    .unwrap();
+    let out = omnistack()
+        .current_dir(dir.path())
+        .args(["new", "app", "--yes", "--preset", preset.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.toml, line 3"), "{stderr}");
+    assert!(!dir.path().join("app").exists());
+}
+
+#[test]
+fn preset_with_an_unknown_provider_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        "[answers]\ndatabase = \"oracle\"\n",
+    )
+    .unwrap();
+    omnistack()
+        .current_dir(dir.path())
+        .args(["new", "app", "--yes", "--preset", "./p.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unknown database provider \"oracle\"",
+        ));
+    assert!(!dir.path().join("app").exists());
+}
+
+#[test]
+fn unsatisfiable_requirements_are_refused() {
+    // A fixture provider that needs Postgres, next to the real catalog.
+    let templates = tempfile::tempdir().unwrap();
+    copy_templates(templates.path());
+    let fixture = templates.path().join("auth/needs-pg");
+    std::fs::create_dir_all(fixture.join("files")).unwrap();
+    std::fs::write(
+        fixture.join("manifest.toml"),
+        "id = \"needs-pg\"\nname = \"Fixture\"\ndescription = \"needs postgres\"\nrequires = [\"database:postgres\"]\n",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = omnistack()
+        .env("OMNISTACK_TEMPLATES", templates.path())
+        .current_dir(dir.path())
+        .args([
+            "new", "app", "--yes", "--auth", "needs-pg", "--db", "sqlite",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("auth needs-pg requires database postgres"),
+        "{stderr}"
+    );
+    assert!(read_tree(dir.path()).is_empty());
+    omnistack()
+        .env("OMNISTACK_TEMPLATES", templates.path())
+        .current_dir(dir.path())
+        .args([
+            "new", "app", "--yes", "--no-git", "--no-fmt", "--auth", "needs-pg", "--db", "postgres",
+        ])
+        .assert()
+        .success();
+}
+
+#[test]
+fn an_existing_non_empty_directory_is_kept_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("app")).unwrap();
+    std::fs::write(dir.path().join("app/notes.txt"), "mine").unwrap();
+    let out = omnistack()
+        .current_dir(dir.path())
+        .args(["new", "app", "--yes", "--no-git"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("already exists and is not empty; use --force"),
+        "{stderr}"
+    );
+    assert_eq!(read_tree(&dir.path().join("app")).len(), 1);
+}
+
+#[test]
+fn force_replaces_an_existing_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("app")).unwrap();
+    std::fs::write(dir.path().join("app/notes.txt"), "old").unwrap();
+    omnistack()
+        .current_dir(dir.path())
+        .args(["new", "app", "--yes", "--no-git", "--no-fmt", "--force"])
+        .assert()
+        .success();
+    let tree = read_tree(&dir.path().join("app"));
+    assert!(!tree.contains_key("notes.txt"));
+    assert!(tree.contains_key("omnistack.toml"));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers,
+        vec!["app"],
+        "staging or backup directories left behind"
+    );
+}
+
+#[test]
+fn an_unwritable_output_location_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a-file"), "").unwrap();
+    // The parent "directory" is a file: nothing can be created below it, even as root.
+    let out = omnistack()
+        .current_dir(dir.path())
+        .args(["new", "app", "--yes", "--no-git", "--output", "a-file/app"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot create"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_output_directory_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+    if std::fs::write(locked.join("probe"), "").is_ok() {
+        eprintln!("skipped: running as root, a read-only directory is still writable here");
+        return;
+    }
+    omnistack()
+        .args(["new", "app", "--yes", "--no-git", "--output"])
+        .arg(locked.join("app"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not writable"));
+}
+
+#[test]
+fn dry_run_lists_files_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    omnistack()
+        .current_dir(dir.path())
+        .args(["new", "app", "--yes", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("Would write").and(predicate::str::contains("omnistack.toml")),
+        );
+    assert!(read_tree(dir.path()).is_empty());
+}
+
+#[test]
+fn without_a_terminal_and_without_yes_defaults_are_used_instead_of_prompting() {
+    let dir = tempfile::tempdir().unwrap();
+    omnistack()
+        .current_dir(dir.path())
+        .args(["new", "app", "--no-git", "--no-fmt"])
+        .write_stdin("")
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .success();
+    let recorded = std::fs::read_to_string(dir.path().join("app/omnistack.toml")).unwrap();
+    assert!(recorded.contains("database = \"sqlite\""), "{recorded}");
+}
+
+#[test]
+fn a_preset_gives_the_same_project_as_the_same_choices_as_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str], out: &str| {
+        omnistack()
+            .current_dir(dir.path())
+            .args([
+                "new", "app", "--yes", "--no-git", "--no-fmt", "--output", out,
+            ])
+            .args(extra)
+            .assert()
+            .success();
+    };
+    run(&["--preset", "minimal"], "from-preset");
+    run(&["--db", "sqlite", "--auth", "local"], "from-flags");
+    assert_eq!(
+        read_tree(&dir.path().join("from-preset")),
+        read_tree(&dir.path().join("from-flags"))
+    );
+}
+
+#[test]
+fn a_generated_omnistack_toml_reproduces_the_project() {
+    let dir = tempfile::tempdir().unwrap();
+    omnistack()
+        .current_dir(dir.path())
+        .args([
+            "new", "orders", "--yes", "--no-git", "--no-fmt", "--db", "postgres",
+        ])
+        .assert()
+        .success();
+    omnistack()
+        .current_dir(dir.path())
+        .args([
+            "new",
+            "--yes",
+            "--no-git",
+            "--no-fmt",
+            "--preset",
+            "orders/omnistack.toml",
+            "--output",
+            "again",
+        ])
+        .assert()
+        .success();
+    assert_eq!(
+        read_tree(&dir.path().join("orders")),
+        read_tree(&dir.path().join("again"))
+    );
+}
+
+#[test]
+fn flags_override_the_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    omnistack()
+        .current_dir(dir.path())
+        .args([
+            "new", "app", "--yes", "--no-git", "--no-fmt", "--preset", "minimal", "--db",
+            "postgres",
+        ])
+        .assert()
+        .success();
+    let recorded = std::fs::read_to_string(dir.path().join("app/omnistack.toml")).unwrap();
+    assert!(recorded.contains("database = \"postgres\""), "{recorded}");
+}
+
+#[test]
+fn git_init_makes_an_initial_commit() {
+    if std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: git is not installed on this machine");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    omnistack()
+        .current_dir(dir.path())
+        .args(["new", "app", "--yes", "--no-fmt"])
+        .assert()
+        .success();
+    let log = std::process::Command::new("git")
+        .args(["log", "--oneline"])
+        .current_dir(dir.path().join("app"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&log.stdout).contains("Initial commit from omnistack"));
+    let status = std::process::Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(dir.path().join("app"))
+        .output()
+        .unwrap();
+    assert!(
+        status.stdout.is_empty(),
+        "uncommitted after new: {}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+}
+
+#[test]
+fn list_shows_categories_providers_defaults_and_env_vars() {
+    omnistack().arg("list").assert().success().stdout(
+        predicate::str::contains("Database (--db: choose one)")
+            .and(predicate::str::contains("* sqlite"))
+            .and(predicate::str::contains("postgres"))
+            .and(predicate::str::contains("DATABASE_URL")),
+    );
+}
+
+#[test]
+fn presets_shows_each_preset_and_its_choices() {
+    omnistack().arg("presets").assert().success().stdout(
+        predicate::str::contains("minimal").and(predicate::str::contains("database       sqlite")),
+    );
+}
+
+#[test]
+fn usage_errors_from_clap_exit_with_2() {
+    omnistack().args(["new", "app", "--bogus"]).assert().code(2);
+}

@@ -1,0 +1,44 @@
+//! Helpers shared by the integration tests: running the CLI and reading trees back.
+
+#![allow(dead_code)] // each test binary uses a different subset of these helpers
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use assert_cmd::Command;
+
+/// The `omnistack` binary with a clean environment for templates.
+pub fn omnistack() -> Command {
+    let mut cmd = Command::cargo_bin("omnistack").expect("binary built");
+    cmd.env_remove("OMNISTACK_TEMPLATES");
+    cmd
+}
+
+/// Every file below `root` (relative path → bytes), skipping `.git`.
+pub fn read_tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_entry(|e| e.file_name() != ".git")
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e
+                .path()
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (rel, std::fs::read(e.path()).unwrap())
+        })
+        .collect()
+}
+
+/// Copies the real templates to `dest` so a test can add fixture providers to them.
+pub fn copy_templates(dest: &Path) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    for (rel, bytes) in read_tree(&src) {
+        let path = dest.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+}

@@ -396,3 +396,44 @@ fn presets_shows_each_preset_and_its_choices() {
 fn usage_errors_from_clap_exit_with_2() {
     omnistack().args(["new", "app", "--bogus"]).assert().code(2);
 }
+
+#[test]
+fn an_interactive_session_asks_each_question_and_prints_the_equivalent_command() {
+    // script(1) runs the CLI on a pseudo-terminal and forwards our keystrokes to it.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!(
+            "skipped: script(1) from util-linux is not installed, no pseudo-terminal to drive"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("omnistack");
+    // Name, then arrow-down + Enter on the first question (database → postgres), then Enter to
+    // accept the default of every remaining question.
+    let keys = format!("my-svc\r\x1b[B\r{}", "\r".repeat(20));
+    let out = assert_cmd::Command::new("script")
+        .args([
+            "-qfec",
+            &format!("{} new --no-git --no-fmt", bin.display()),
+            "/dev/null",
+        ])
+        .env_remove("OMNISTACK_TEMPLATES")
+        .current_dir(dir.path())
+        .write_stdin(keys)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(screen.contains("Which database?"), "{screen}");
+    assert!(
+        screen.contains("omnistack new my-svc --db postgres --auth local"),
+        "{screen}"
+    );
+    let recorded = std::fs::read_to_string(dir.path().join("my-svc/omnistack.toml")).unwrap();
+    assert!(recorded.contains("database = \"postgres\""), "{recorded}");
+}

@@ -16,6 +16,11 @@ pub struct Cli {
 pub enum Command {
     /// Generate a new project (interactive on a terminal unless --yes)
     New(Box<NewArgs>),
+    /// Add a provider to the project in the current directory (a single-choice category's
+    /// provider is replaced), merging with your edits
+    Add(ChangeArgs),
+    /// Remove a provider from the project in the current directory, keeping your edits
+    Remove(ChangeArgs),
     /// Show the catalog: categories, providers, defaults and the env vars each needs
     List,
     /// Show the built-in presets and what they choose
@@ -24,6 +29,21 @@ pub enum Command {
     /// scripts/refresh-lockfile.sh, which turns it into templates/Cargo.lock)
     #[command(hide = true)]
     SupersetManifest,
+}
+
+/// `omnistack add` / `omnistack remove`.
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    /// A category (`cache`, `auth`, ...) followed by providers, or a provider id alone
+    pub feature: String,
+    /// Providers of that category
+    pub providers: Vec<String>,
+    /// Print what would change (report and unified diff) and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Proceed even when the git work tree has uncommitted changes
+    #[arg(long)]
+    pub allow_dirty: bool,
 }
 
 /// `omnistack new`: every prompt has a flag; flag > preset > prompt > default.

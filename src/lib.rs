@@ -1,6 +1,7 @@
 //! omnistack: renders axum + sqlx backends from an embedded, catalog-driven set of templates.
 
 pub mod catalog;
+pub mod change;
 pub mod cli;
 pub mod commands;
 pub mod error;

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod change;
 mod list;
 mod new;
 mod presets;
@@ -16,6 +17,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let catalog = load_catalog()?;
     match cli.command {
         Command::New(args) => new::run(&catalog, *args),
+        Command::Add(args) => change::run(&catalog, &args, change::Mode::Add),
+        Command::Remove(args) => change::run(&catalog, &args, change::Mode::Remove),
         Command::List => list::run(&catalog),
         Command::Presets => presets::run(&catalog),
         Command::SupersetManifest => {

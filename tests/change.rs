@@ -1,0 +1,471 @@
+//! `omnistack add` / `remove` on generated projects: the invariants of DESIGN §3 over
+//! combinations computed from the catalog, the fate of user edits, and every error path.
+
+mod common;
+
+use std::path::Path;
+
+use common::{omnistack, read_tree};
+use omnistack::catalog::{Catalog, Kind};
+use omnistack::spec::{Answers, Spec, resolve};
+use predicates::prelude::*;
+
+fn catalog() -> Catalog {
+    omnistack::catalog::load(&omnistack::source::templates().unwrap()).unwrap()
+}
+
+/// Writes `new(spec)` to `dir` exactly as `omnistack new --no-git --no-fmt` would.
+fn generate(catalog: &Catalog, spec: &Spec, dir: &Path) {
+    let tree = omnistack::render::render(catalog, spec).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    omnistack::tree::write_all(&tree, dir).unwrap();
+}
+
+fn rendered(catalog: &Catalog, spec: &Spec) -> std::collections::BTreeMap<String, Vec<u8>> {
+    omnistack::render::render(catalog, spec).unwrap()
+}
+
+fn with(catalog: &Catalog, spec: &Spec, category: &str, ids: Vec<String>) -> Option<Spec> {
+    let mut answers: Answers = spec.answers();
+    answers.insert(
+        category.to_owned(),
+        if ids.is_empty() {
+            vec!["none".into()]
+        } else {
+            ids
+        },
+    );
+    resolve(catalog, &spec.name, &[&answers]).ok()
+}
+
+/// Every (start spec, category, provider) that `add` accepts, over presets + pairwise specs.
+fn additions(catalog: &Catalog) -> Vec<(Spec, String, String, Spec)> {
+    let mut starts = omnistack::matrix::pairwise(catalog);
+    let ids: Vec<&str> = catalog.categories.iter().map(|c| c.id.as_str()).collect();
+    for preset in omnistack::preset::builtin(&ids).unwrap() {
+        starts.push(resolve(catalog, "app", &[&preset.answers]).unwrap());
+    }
+    let mut out = Vec::new();
+    for start in starts {
+        let start = resolve(catalog, "app", &[&start.answers()]).unwrap();
+        for category in &catalog.categories {
+            for provider in &category.providers {
+                if start.has(&category.id, &provider.id) {
+                    continue;
+                }
+                let ids = match category.kind {
+                    Kind::One => vec![provider.id.clone()],
+                    Kind::Many => {
+                        let mut ids = start.choices[&category.id].clone();
+                        ids.push(provider.id.clone());
+                        ids
+                    }
+                };
+                if let Some(target) = with(catalog, &start, &category.id, ids) {
+                    out.push((
+                        start.clone(),
+                        category.id.clone(),
+                        provider.id.clone(),
+                        target,
+                    ));
+                }
+            }
+        }
+    }
+    assert!(!out.is_empty(), "the catalog offers no change to test");
+    out
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    omnistack().current_dir(dir).args(args).output().unwrap()
+}
+
+#[test]
+fn new_then_add_equals_new_with_the_addition_and_remove_gives_back_the_original() {
+    let catalog = catalog();
+    for (start, category, provider, target) in additions(&catalog) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("app");
+        generate(&catalog, &start, &dir);
+        let out = run_in(&dir, &["add", &category, &provider]);
+        assert!(
+            out.status.success(),
+            "add {category} {provider} to {:?}: {}",
+            start.choices,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            read_tree(&dir),
+            rendered(&catalog, &target),
+            "add {category} {provider} to {:?}",
+            start.choices
+        );
+
+        let kind = catalog.category(&category).unwrap().kind;
+        let default = &catalog.category(&category).unwrap().default;
+        // Removing a single-choice provider goes back to the default: an inverse of `add` only
+        // when the project started on the default.
+        if kind == Kind::Many || start.choices[&category] == *default {
+            let out = run_in(&dir, &["remove", &category, &provider]);
+            assert!(
+                out.status.success(),
+                "remove {category} {provider}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                read_tree(&dir),
+                rendered(&catalog, &start),
+                "add then remove {category} {provider} from {:?}",
+                start.choices
+            );
+        }
+    }
+}
+
+/// A path that both trees have with different content, and the line numbers that differ.
+fn changed_file(
+    base: &std::collections::BTreeMap<String, Vec<u8>>,
+    new: &std::collections::BTreeMap<String, Vec<u8>>,
+) -> (String, Vec<usize>) {
+    base.iter()
+        .filter(|(p, _)| p.as_str() != "omnistack.toml")
+        .find_map(|(path, b)| {
+            let n = new.get(path)?;
+            if n == b {
+                return None;
+            }
+            let (b, n) = (String::from_utf8_lossy(b), String::from_utf8_lossy(n));
+            let diff = similar::TextDiff::from_lines(b.as_ref(), n.as_ref());
+            let changed: Vec<usize> = diff
+                .ops()
+                .iter()
+                .filter(|op| op.tag() != similar::DiffTag::Equal)
+                .flat_map(|op| op.old_range())
+                .collect();
+            let first = diff
+                .ops()
+                .iter()
+                .find(|op| op.tag() != similar::DiffTag::Equal)
+                .unwrap()
+                .old_range()
+                .start;
+            Some((
+                path.clone(),
+                if changed.is_empty() {
+                    vec![first]
+                } else {
+                    changed
+                },
+            ))
+        })
+        .expect("the change rewrites at least one shared file")
+}
+
+struct Switch {
+    catalog: Catalog,
+    start: Spec,
+    target: Spec,
+    args: [String; 3],
+}
+
+/// The first single-choice switch the catalog offers (e.g. database sqlite → postgres).
+fn a_switch() -> Switch {
+    let catalog = catalog();
+    let (start, category, provider, target) = additions(&catalog)
+        .into_iter()
+        .find(|(s, c, _, _)| {
+            catalog.category(c).unwrap().kind == Kind::One
+                && s.choices[c] == catalog.category(c).unwrap().default
+        })
+        .expect("a single-choice category with two providers");
+    Switch {
+        catalog,
+        start,
+        target,
+        args: ["add".into(), category, provider],
+    }
+}
+
+fn args(s: &Switch) -> Vec<&str> {
+    s.args.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn an_edit_far_from_the_change_survives_untouched() {
+    let s = a_switch();
+    let (base, new) = (
+        rendered(&s.catalog, &s.start),
+        rendered(&s.catalog, &s.target),
+    );
+    let (path, changed) = changed_file(&base, &new);
+    let tmp = tempfile::tempdir().unwrap();
+    generate(&s.catalog, &s.start, tmp.path());
+    let text = String::from_utf8(base[&path].clone()).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let far = if changed.iter().all(|&i| i + 3 < lines.len()) {
+        lines.len()
+    } else {
+        0
+    };
+    assert!(
+        changed.iter().all(|&i| i.abs_diff(far) >= 3),
+        "no line of {path} is far from the change"
+    );
+    lines.insert(far, "user edit: keep me");
+    std::fs::write(tmp.path().join(&path), lines.join("\n") + "\n").unwrap();
+
+    let out = run_in(tmp.path(), &args(&s));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("merged       {path}")));
+    let merged = std::fs::read_to_string(tmp.path().join(&path)).unwrap();
+    let mut expected: Vec<&str> = std::str::from_utf8(&new[&path]).unwrap().lines().collect();
+    let at = if far == 0 { 0 } else { expected.len() };
+    expected.insert(at, "user edit: keep me");
+    assert_eq!(merged, expected.join("\n") + "\n");
+}
+
+#[test]
+fn an_edit_in_the_changed_lines_gives_one_conflict_and_exit_1() {
+    let s = a_switch();
+    let (base, new) = (
+        rendered(&s.catalog, &s.start),
+        rendered(&s.catalog, &s.target),
+    );
+    let (path, changed) = changed_file(&base, &new);
+    let tmp = tempfile::tempdir().unwrap();
+    generate(&s.catalog, &s.start, tmp.path());
+    let text = String::from_utf8(base[&path].clone()).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[changed[0]] = "user edit in the same line".into();
+    std::fs::write(tmp.path().join(&path), lines.join("\n") + "\n").unwrap();
+
+    let out = run_in(tmp.path(), &args(&s));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains(&format!("CONFLICT     {path}")), "{stdout}");
+    assert!(stdout.contains("1 conflicts left in files"), "{stdout}");
+    let merged = std::fs::read_to_string(tmp.path().join(&path)).unwrap();
+    assert_eq!(
+        merged.matches("<<<<<<< your version").count(),
+        1,
+        "{merged}"
+    );
+    assert!(
+        merged.contains("user edit in the same line")
+            && merged.contains(">>>>>>> omnistack's new version")
+    );
+    // The rest of the project moved to the new spec, answers included.
+    assert_eq!(
+        std::fs::read(tmp.path().join("omnistack.toml")).unwrap(),
+        new["omnistack.toml"]
+    );
+}
+
+#[test]
+fn a_deleted_file_stays_deleted_and_an_edited_orphan_is_kept() {
+    let s = a_switch();
+    let (base, new) = (
+        rendered(&s.catalog, &s.start),
+        rendered(&s.catalog, &s.target),
+    );
+    let (changed_path, _) = changed_file(&base, &new);
+    let orphan = base
+        .keys()
+        .find(|p| !new.contains_key(*p))
+        .expect("the switch drops a file")
+        .clone();
+    let tmp = tempfile::tempdir().unwrap();
+    generate(&s.catalog, &s.start, tmp.path());
+    std::fs::remove_file(tmp.path().join(&changed_path)).unwrap();
+    std::fs::write(tmp.path().join(&orphan), "my own content\n").unwrap();
+
+    let out = run_in(tmp.path(), &args(&s));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(!tmp.path().join(&changed_path).exists());
+    assert!(
+        stdout.contains(&format!("left deleted (you deleted it) {changed_path}")),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join(&orphan)).unwrap(),
+        "my own content\n"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "kept (edited by you, no longer generated) {orphan}"
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn dry_run_prints_a_diff_and_writes_nothing() {
+    let s = a_switch();
+    let tmp = tempfile::tempdir().unwrap();
+    generate(&s.catalog, &s.start, tmp.path());
+    let before = read_tree(tmp.path());
+    let mut a = args(&s);
+    a.push("--dry-run");
+    omnistack()
+        .current_dir(tmp.path())
+        .args(&a)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("--- a/omnistack.toml")
+                .and(predicate::str::contains("Dry run: nothing written.")),
+        );
+    assert_eq!(read_tree(tmp.path()), before);
+}
+
+#[test]
+fn it_works_from_a_subdirectory_of_the_project() {
+    let s = a_switch();
+    let tmp = tempfile::tempdir().unwrap();
+    generate(&s.catalog, &s.start, tmp.path());
+    let out = run_in(&tmp.path().join("src"), &args(&s));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(read_tree(tmp.path()), rendered(&s.catalog, &s.target));
+}
+
+#[test]
+fn a_dirty_git_work_tree_is_refused_unless_allowed() {
+    let s = a_switch();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("app");
+    omnistack()
+        .current_dir(tmp.path())
+        .args(["new", "app", "--yes", "--no-fmt", "--preset", "minimal"])
+        .assert()
+        .success();
+    if !dir.join(".git").exists() {
+        eprintln!("skipped: git is not installed, so there is no work tree to find dirty");
+        return;
+    }
+    std::fs::write(dir.join("notes.md"), "uncommitted\n").unwrap();
+    let out = run_in(&dir, &args(&s));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("uncommitted changes"));
+    assert!(
+        !std::fs::read_to_string(dir.join("omnistack.toml"))
+            .unwrap()
+            .contains(&s.args[2])
+    );
+    let mut a = args(&s);
+    a.push("--allow-dirty");
+    assert!(run_in(&dir, &a).status.success());
+}
+
+fn refuses_in_project(extra: &[&str], message: &str) {
+    let catalog = catalog();
+    let spec = resolve(&catalog, "app", &[]).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    generate(&catalog, &spec, tmp.path());
+    let before = read_tree(tmp.path());
+    let out = run_in(tmp.path(), extra);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{extra:?}: {stderr}");
+    assert!(
+        stderr.contains(message),
+        "{extra:?}: expected {message:?} in {stderr}"
+    );
+    assert_eq!(read_tree(tmp.path()), before, "{extra:?} changed files");
+}
+
+#[test]
+fn bad_requests_are_refused_with_exit_2_and_nothing_written() {
+    refuses_in_project(&["add", "queue"], "unknown feature \"queue\"");
+    refuses_in_project(
+        &["add", "database", "mysql"],
+        "unknown database provider \"mysql\"; valid: sqlite, postgres",
+    );
+    refuses_in_project(&["add", "database", "sqlite"], "database is already sqlite");
+    refuses_in_project(&["add", "database"], "name the database provider to add");
+    refuses_in_project(
+        &["remove", "database", "postgres"],
+        "database postgres is not in the project",
+    );
+    refuses_in_project(
+        &["remove", "database", "sqlite"],
+        "is the default and a project needs a database",
+    );
+}
+
+#[test]
+fn outside_a_project_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    omnistack()
+        .current_dir(tmp.path())
+        .args(["add", "database", "postgres"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not inside an omnistack project"));
+}
+
+#[test]
+fn a_project_from_another_omnistack_version_is_refused() {
+    let catalog = catalog();
+    let tmp = tempfile::tempdir().unwrap();
+    generate(
+        &catalog,
+        &resolve(&catalog, "app", &[]).unwrap(),
+        tmp.path(),
+    );
+    let file = tmp.path().join("omnistack.toml");
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        &format!("version = \"{}\"", env!("CARGO_PKG_VERSION")),
+        "version = \"0.0.1\"",
+    );
+    std::fs::write(&file, text).unwrap();
+    omnistack()
+        .current_dir(tmp.path())
+        .args(["add", "database", "postgres"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "generated by omnistack 0.0.1 and this is omnistack",
+        ));
+}
+
+#[test]
+fn a_change_that_breaks_a_requirement_is_refused() {
+    let templates = tempfile::tempdir().unwrap();
+    common::copy_templates(templates.path());
+    let fixture = templates.path().join("auth/needs-pg");
+    std::fs::create_dir_all(fixture.join("files")).unwrap();
+    std::fs::write(
+        fixture.join("manifest.toml"),
+        "id = \"needs-pg\"\nname = \"Fixture\"\ndescription = \"needs postgres\"\nrequires = [\"database:postgres\"]\n",
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    omnistack()
+        .env("OMNISTACK_TEMPLATES", templates.path())
+        .current_dir(tmp.path())
+        .args([
+            "new", "app", "--yes", "--no-git", "--no-fmt", "--db", "postgres", "--auth", "needs-pg",
+        ])
+        .assert()
+        .success();
+    let dir = tmp.path().join("app");
+    let before = read_tree(&dir);
+    omnistack()
+        .env("OMNISTACK_TEMPLATES", templates.path())
+        .current_dir(&dir)
+        .args(["remove", "database", "postgres"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "auth needs-pg requires database postgres",
+        ));
+    assert_eq!(read_tree(&dir), before);
+}

@@ -191,7 +191,10 @@ fn has_git_identity(dir: &Path) -> bool {
 fn print_next_steps(catalog: &Catalog, spec: &Spec, target: &Path, tree: &Tree) {
     println!("\n{}", style("Next steps").bold());
     println!("  cd {}", target.display());
-    for (_, layer) in crate::render::layers(catalog, spec) {
+    // Providers' steps (start a service, set a key) come before the base layer's (run it).
+    let mut layers = crate::render::layers(catalog, spec);
+    layers.rotate_left(1);
+    for (_, layer) in layers {
         for step in &layer.next_steps {
             println!("  {step}");
         }
@@ -207,6 +210,4 @@ fn print_next_steps(catalog: &Catalog, spec: &Spec, target: &Path, tree: &Tree) 
             required.join(", ")
         );
     }
-    println!("  cargo run              # then open http://localhost:8080/docs");
-    println!("  cargo test");
 }

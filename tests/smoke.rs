@@ -139,3 +139,105 @@ fn generated_projects_pass_fmt_clippy_and_their_own_tests() {
         specs.len()
     );
 }
+
+/// Replaces `anchor` in `dir/path` (which must contain it) with `replacement`.
+fn edit(dir: &Path, path: &str, anchor: &str, replacement: &str) {
+    let file = dir.join(path);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains(anchor),
+        "{path} no longer contains {anchor:?}: update this test's edit"
+    );
+    std::fs::write(&file, text.replacen(anchor, replacement, 1)).unwrap();
+}
+
+/// DESIGN §3 in practice: a team edits the default project (a new route, a changed handler),
+/// then switches providers with `omnistack add`; the merged project must still be clean.
+#[test]
+fn an_edited_default_project_still_passes_after_add() {
+    let catalog = omnistack::catalog::load(&omnistack::source::templates().unwrap()).unwrap();
+    let root = tempfile::Builder::new()
+        .prefix("omnistack-smoke-edit-")
+        .tempdir()
+        .unwrap();
+    let dir = root.path().join("smoke-edited");
+    let spec = omnistack::spec::resolve(&catalog, "smoke-edited", &[]).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    omnistack::tree::write_all(&omnistack::render::render(&catalog, &spec).unwrap(), &dir).unwrap();
+
+    // A new route in its own module, wired into the router.
+    std::fs::write(
+        dir.join("src/http/ping.rs"),
+        "//! A route the team added after generation.\n\n/// Answers `pong`.\npub async fn ping() -> &'static str {\n    \"pong\"\n}\n",
+    )
+    .unwrap();
+    edit(
+        &dir,
+        "src/http/mod.rs",
+        "pub mod pagination;\n",
+        "pub mod pagination;\nmod ping;\n",
+    );
+    edit(
+        &dir,
+        "src/http/mod.rs",
+        "        .merge(health::router())\n",
+        "        .merge(health::router())\n        .route(\"/api/v1/public/ping\", get(ping::ping))\n",
+    );
+    // A changed handler.
+    edit(
+        &dir,
+        "src/http/health.rs",
+        "async fn live() -> Json<Check> {\n",
+        "async fn live() -> Json<Check> {\n    tracing::trace!(\"liveness probe\");\n",
+    );
+
+    let mut changes = vec![["database", "postgres"]];
+    if catalog.provider("cache", "redis").is_some() {
+        changes.push(["cache", "redis"]);
+    }
+    let mut final_spec = spec.clone();
+    for [category, provider] in changes {
+        let out = Command::new(env!("CARGO_BIN_EXE_omnistack"))
+            .args(["add", category, provider])
+            .current_dir(&dir)
+            .env_remove("OMNISTACK_TEMPLATES")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "add {category} {provider} in {}:\n{}{}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut answers = final_spec.answers();
+        answers.insert(category.to_owned(), vec![provider.to_owned()]);
+        final_spec = omnistack::spec::resolve(&catalog, "smoke-edited", &[&answers]).unwrap();
+    }
+    let health = std::fs::read_to_string(dir.join("src/http/health.rs")).unwrap();
+    assert!(
+        health.contains("tracing::trace!(\"liveness probe\");"),
+        "the handler edit was lost"
+    );
+    assert!(
+        dir.join("src/http/ping.rs").exists(),
+        "the new route was lost"
+    );
+
+    let result = step(&dir, &final_spec, &["fmt", "--check"])
+        .and_then(|()| {
+            step(
+                &dir,
+                &final_spec,
+                &["clippy", "--all-targets", "--", "-D", "warnings"],
+            )
+        })
+        .and_then(|()| step(&dir, &final_spec, &["test"]));
+    if let Err(report) = result {
+        let kept = root.keep();
+        panic!(
+            "the edited project failed after add (kept in {}):\n{report}",
+            kept.display()
+        );
+    }
+}

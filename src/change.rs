@@ -196,12 +196,7 @@ fn remove_empty_parents(root: &Path, file: &Path) {
 mod tests {
     use super::*;
 
-    fn tree(files: &[(&str, &str)]) -> Tree {
-        files
-            .iter()
-            .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
-            .collect()
-    }
+    use crate::tree::from_text as tree;
 
     fn disk(files: &[(&str, Option<&str>)]) -> BTreeMap<String, Option<Vec<u8>>> {
         files

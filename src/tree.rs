@@ -110,15 +110,21 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     })
 }
 
+/// A tree from (path, text) pairs, for unit tests.
+#[cfg(test)]
+pub(crate) fn from_text(files: &[(&str, &str)]) -> Tree {
+    files
+        .iter()
+        .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn tree(files: &[(&str, &str)]) -> Tree {
-        files
-            .iter()
-            .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
-            .collect()
+        from_text(files)
     }
 
     fn entries(dir: &Path) -> Vec<String> {

@@ -438,15 +438,7 @@ fn a_project_from_another_omnistack_version_is_refused() {
 
 #[test]
 fn a_change_that_breaks_a_requirement_is_refused() {
-    let templates = tempfile::tempdir().unwrap();
-    common::copy_templates(templates.path());
-    let fixture = templates.path().join("auth/needs-pg");
-    std::fs::create_dir_all(fixture.join("files")).unwrap();
-    std::fs::write(
-        fixture.join("manifest.toml"),
-        "id = \"needs-pg\"\nname = \"Fixture\"\ndescription = \"needs postgres\"\nrequires = [\"database:postgres\"]\n",
-    )
-    .unwrap();
+    let templates = common::templates_with_a_provider_needing_postgres();
     let tmp = tempfile::tempdir().unwrap();
     omnistack()
         .env("OMNISTACK_TEMPLATES", templates.path())

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{copy_templates, omnistack, read_tree};
+use common::{omnistack, read_tree};
 use predicates::prelude::*;
 
 /// Runs a bad-input case and checks the contract: exit 2, one line naming the problem, and
@@ -133,16 +133,7 @@ fn preset_with_an_unknown_provider_is_refused() {
 
 #[test]
 fn unsatisfiable_requirements_are_refused() {
-    // A fixture provider that needs Postgres, next to the real catalog.
-    let templates = tempfile::tempdir().unwrap();
-    copy_templates(templates.path());
-    let fixture = templates.path().join("auth/needs-pg");
-    std::fs::create_dir_all(fixture.join("files")).unwrap();
-    std::fs::write(
-        fixture.join("manifest.toml"),
-        "id = \"needs-pg\"\nname = \"Fixture\"\ndescription = \"needs postgres\"\nrequires = [\"database:postgres\"]\n",
-    )
-    .unwrap();
+    let templates = common::templates_with_a_provider_needing_postgres();
     let dir = tempfile::tempdir().unwrap();
     let out = omnistack()
         .env("OMNISTACK_TEMPLATES", templates.path())

@@ -42,3 +42,18 @@ pub fn copy_templates(dest: &Path) {
         std::fs::write(path, bytes).unwrap();
     }
 }
+
+/// A copy of the real templates plus a fixture auth provider `needs-pg` that requires
+/// Postgres, for the requirement checks of `new`, `add` and `remove`.
+pub fn templates_with_a_provider_needing_postgres() -> tempfile::TempDir {
+    let templates = tempfile::tempdir().unwrap();
+    copy_templates(templates.path());
+    let fixture = templates.path().join("auth/needs-pg");
+    std::fs::create_dir_all(fixture.join("files")).unwrap();
+    std::fs::write(
+        fixture.join("manifest.toml"),
+        "id = \"needs-pg\"\nname = \"Fixture\"\ndescription = \"needs postgres\"\nrequires = [\"database:postgres\"]\n",
+    )
+    .unwrap();
+    templates
+}

@@ -1,6 +1,6 @@
 //! `AuthUser` and `RequireAdmin`: authentication and authorization visible in handler signatures.
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use uuid::Uuid;
@@ -46,6 +46,30 @@ where
     }
 }
 
+/// `Option<AuthUser>`, for routes that also serve anonymous callers: no `Authorization`
+/// header gives `None`, but a present and invalid token is still a 401 (a client with
+/// an expired token should learn that, not silently see the anonymous view).
+impl<S> OptionalFromRequestParts<S> for AuthUser
+where
+    TokenVerifier: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        if parts.headers.contains_key(AUTHORIZATION) {
+            <Self as FromRequestParts<S>>::from_request_parts(parts, state)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
 fn bearer_token(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -64,7 +88,7 @@ where
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let user = AuthUser::from_request_parts(parts, state).await?;
+        let user = <AuthUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         if user.role == Role::Admin {
             Ok(Self(user))
         } else {

@@ -28,7 +28,8 @@ impl Checks {
         self
     }
 
-    /// Checks that a text field has between `min` and `max` characters.
+    /// Checks that a text field has between `min` and `max` characters and no NUL
+    /// character (which not every database can store and no client means to send).
     pub fn length(&mut self, value: &str, loc: &[&str], min: usize, max: usize) -> &mut Self {
         let len = value.chars().count();
         self.check(
@@ -42,6 +43,12 @@ impl Checks {
             loc,
             &format!("must have at most {max} characters"),
             "too_long",
+        )
+        .check(
+            !value.contains('\0'),
+            loc,
+            "must not contain NUL characters",
+            "invalid_character",
         )
     }
 

@@ -38,6 +38,21 @@ async fn create_project_returns_422_for_an_empty_name() {
 }
 
 #[tokio::test]
+async fn text_with_a_nul_character_is_a_422_not_a_database_error() {
+    let app = test_app!();
+    let (_, token) = app.user("ada@example.com").await;
+    let create = app
+        .post(PROJECTS, Some(&token), json!({ "name": "a\u{0}b" }))
+        .await;
+    assert_eq!(create.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(create.body["detail"][0]["type"], "invalid_character");
+    let search = app
+        .get(&format!("{PROJECTS}?search=a%00"), Some(&token))
+        .await;
+    assert_eq!(search.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
 async fn create_project_requires_a_token() {
     let app = test_app!();
     let response = app.post(PROJECTS, None, json!({ "name": "Apollo" })).await;

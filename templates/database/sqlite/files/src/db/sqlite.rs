@@ -50,6 +50,9 @@ pub async fn connect(config: &DatabaseConfig) -> Result<DbPool, sqlx::Error> {
     SqlitePoolOptions::new()
         .max_connections(config.max_connections)
         .acquire_timeout(Duration::from_secs(5))
+        // sqlx already pings every connection as it goes back to the pool and closes the
+        // broken ones; pinging again on acquire would add a round trip to every query.
+        .test_before_acquire(false)
         .connect_with(options)
         .await
 }

@@ -48,7 +48,7 @@ impl Validate for RegisterRequest {
 /// Whether the address receives mail is only known by sending one.
 pub(crate) fn is_email(email: &str) -> bool {
     email.len() <= 254
-        && !email.contains(char::is_whitespace)
+        && !email.contains(|c: char| c.is_whitespace() || c.is_control())
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
                 && !domain.contains('@')

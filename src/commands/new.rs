@@ -191,14 +191,6 @@ fn has_git_identity(dir: &Path) -> bool {
 fn print_next_steps(catalog: &Catalog, spec: &Spec, target: &Path, tree: &Tree) {
     println!("\n{}", style("Next steps").bold());
     println!("  cd {}", target.display());
-    // Providers' steps (start a service, set a key) come before the base layer's (run it).
-    let mut layers = crate::render::layers(catalog, spec);
-    layers.rotate_left(1);
-    for (_, layer) in layers {
-        for step in &layer.next_steps {
-            println!("  {step}");
-        }
-    }
     let required: Vec<String> = crate::render::env_vars(catalog, spec)
         .into_iter()
         .filter(|(v, _)| v.required)
@@ -206,8 +198,16 @@ fn print_next_steps(catalog: &Catalog, spec: &Spec, target: &Path, tree: &Tree) 
         .collect();
     if !required.is_empty() && tree.contains_key(".env.example") {
         println!(
-            "  cp .env.example .env   # then set: {}",
+            "  cp .env.example .env    # development has defaults; production needs {}",
             required.join(", ")
         );
+    }
+    // Providers' steps (start a service, set a key) come before the base layer's (run it).
+    let mut layers = crate::render::layers(catalog, spec);
+    layers.rotate_left(1);
+    for (_, layer) in layers {
+        for step in &layer.next_steps {
+            println!("  {step}");
+        }
     }
 }

@@ -143,3 +143,36 @@ impl RateLimitConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotas_read_requests_per_period_with_a_unit() {
+        let quota: Quota = "120/1m".parse().unwrap();
+        assert_eq!(quota, Quota::per_minute(120));
+        let quota: Quota = "5/30".parse().unwrap();
+        assert_eq!(quota.period, Duration::from_secs(30));
+        assert_eq!(
+            "3/2h".parse::<Quota>().unwrap().period,
+            Duration::from_secs(7200)
+        );
+        for bad in ["120", "0/1m", "10/0s", "10/1d", "ten/1m"] {
+            assert!(bad.parse::<Quota>().is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn networks_match_their_addresses_only() {
+        let net: IpNet = "10.0.0.0/8".parse().unwrap();
+        assert!(net.contains("10.200.1.1".parse().unwrap()));
+        assert!(net.contains("::ffff:10.0.0.1".parse().unwrap()));
+        assert!(!net.contains("11.0.0.1".parse().unwrap()));
+        let host: IpNet = "2001:db8::1".parse().unwrap();
+        assert!(host.contains("2001:db8::1".parse().unwrap()));
+        assert!(!host.contains("2001:db8::2".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<IpNet>().is_err());
+        assert!("example.com".parse::<IpNet>().is_err());
+    }
+}

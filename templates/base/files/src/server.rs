@@ -1,6 +1,7 @@
 //! Start-up: connect, migrate in development, build the router and serve until shutdown.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -43,7 +44,9 @@ pub async fn serve_until(
     grace: Duration,
 ) -> anyhow::Result<()> {
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+    // The peer address feeds the rate limiter's client IP.
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down");
         let _ = started_tx.send(());

@@ -1,4 +1,4 @@
-//! Liveness, readiness (database with a timeout) and Prometheus metrics.
+//! Liveness, readiness (database and cache store, with timeouts) and Prometheus metrics.
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::cache::StoreHealth;
 
 /// Routes under `/health`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -24,7 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Outcome of one check, or of all of them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Check {
-    /// `ok` or `error`.
+    /// `ok`, `degraded` (working on a fallback) or `error`.
     #[schema(example = "ok")]
     pub status: &'static str,
     /// How long the check took.
@@ -35,11 +36,14 @@ pub struct Check {
 /// Readiness report: overall status and one entry per dependency.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Readiness {
-    /// `ok` when every dependency is.
+    /// `ok` when every dependency is, `degraded` when the app serves on a fallback.
     #[schema(example = "ok")]
     pub status: &'static str,
     /// Per dependency.
     pub database: Check,
+    /// The shared cache and rate-limit store, when there is one outside the process.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<Check>,
 }
 
 const OK: Check = Check {
@@ -62,8 +66,12 @@ async fn live_alias() -> Json<Check> {
 }
 
 /// Dependencies answer in time; for load-balancer routing decisions.
+///
+/// An unreachable cache store is `degraded`, not a failure: rate limits and the cache
+/// keep working per instance, and taking every instance out of the load balancer
+/// because of it would turn a cache outage into an API outage.
 #[utoipa::path(get, path = "/health/ready", tag = "health", responses(
-    (status = 200, description = "Ready", body = Readiness),
+    (status = 200, description = "Ready, possibly degraded", body = Readiness),
     (status = 503, description = "A dependency is down", body = Readiness),
 ))]
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
@@ -83,9 +91,23 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         tracing::warn!("readiness check failed: database");
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let cache_start = Instant::now();
+    let cache = state.cache.readiness().await.map(|health| Check {
+        status: match health {
+            StoreHealth::Ok => "ok",
+            StoreHealth::Degraded => "degraded",
+        },
+        latency_ms: Some(cache_start.elapsed().as_millis()),
+    });
+    let degraded = cache.as_ref().is_some_and(|check| check.status != "ok");
     let report = Readiness {
-        status: database.status,
+        status: match (healthy, degraded) {
+            (false, _) => "error",
+            (true, true) => "degraded",
+            (true, false) => "ok",
+        },
         database,
+        cache,
     };
     (status, Json(report))
 }

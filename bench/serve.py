@@ -43,6 +43,12 @@ HOST = "127.0.0.1"
 PROJECTS = 20
 ISSUER, AUDIENCE = "benchapp", "benchapp-api"
 LIVE, LIST = "/health/live", "/api/v1/app/projects"
+# The generated app limits requests (src/rate_limit/): 600/1m per user by default would answer
+# most of the load with 429. Quotas far above any load keep the limiter in the measured stack
+# (every request is counted) without refusing anything; bench/limiter.py measures its cost.
+UNLIMITED = "1000000/1s"
+UNLIMITED_QUOTAS = {"RATE_LIMIT_USER": UNLIMITED, "RATE_LIMIT_AUTH": UNLIMITED,
+                    "RATE_LIMIT_PUBLIC": UNLIMITED}
 
 
 def log(message):
@@ -186,18 +192,64 @@ def cargo_build(project_dir, target_dir):
     return time.monotonic() - start
 
 
+def build_cli():
+    """Builds the CLI (release) and returns the path of its binary."""
+    run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+    if os.environ.get("OMNISTACK_TEMPLATES"):
+        log(f"templates from OMNISTACK_TEMPLATES={os.environ['OMNISTACK_TEMPLATES']}")
+    cli_target = os.path.abspath(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")))
+    return os.path.join(cli_target, "release", "omnistack")
+
+
+def generate_project(cli, work, name, options=()):
+    """`omnistack new NAME --yes [options]` into `work/NAME`; returns the directory."""
+    project = os.path.join(work, name)
+    run([cli, "new", name, "--yes", *options, "--no-git", "--no-fmt", "--force",
+         "--output", project], stdout=sys.stderr)
+    return project
+
+
 def generate(work, args):
     """The project directory: generated with the CLI, or --project as given."""
     if args.project:
         return os.path.abspath(args.project)
-    run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
-    project = os.path.join(work, "benchapp")
-    if os.environ.get("OMNISTACK_TEMPLATES"):
-        log(f"templates from OMNISTACK_TEMPLATES={os.environ['OMNISTACK_TEMPLATES']}")
-    cli_target = os.path.abspath(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")))
-    run([os.path.join(cli_target, "release", "omnistack"), "new", "benchapp", "--yes",
-         "--no-git", "--no-fmt", "--force", "--output", project], stdout=sys.stderr)
-    return project
+    return generate_project(build_cli(), work, "benchapp")
+
+
+def fresh_database(db_path):
+    """Removes the SQLite file and its WAL/SHM companions."""
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db_path + suffix):
+            os.remove(db_path + suffix)
+
+
+def server_env(db_path, jwt_secret, drop=()):
+    """This process's environment without app settings, plus the database and JWT settings
+    shared by the app and the baseline; variables starting with a prefix in `drop` go too."""
+    prefixes = ("APP_", "JWT_", "DATABASE_", "RUST_LOG", *drop)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env.update(DATABASE_URL=f"sqlite://{db_path}", JWT_SECRET=jwt_secret,
+               JWT_ISSUER=ISSUER, JWT_AUDIENCE=AUDIENCE)
+    return env
+
+
+def register_and_login(app_url, email="bench@example.com"):
+    """Registers a user with a random password and logs in; returns the access token."""
+    password = secrets.token_urlsafe(18)
+    status, body = http("POST", app_url + "/api/v1/public/auth/register",
+                        {"email": email, "password": password})
+    assert status == 201, f"register: {status} {body[:300]!r}"
+    status, body = http("POST", app_url + "/api/v1/public/auth/login",
+                        {"email": email, "password": password})
+    assert status == 200, f"login: {status} {body[:300]!r}"
+    return json.loads(body)["access_token"]
+
+
+def create_projects(app_url, token, count=PROJECTS):
+    for i in range(count):
+        status, body = http("POST", app_url + LIST, {"name": f"Project {i:02}",
+                            "description": f"Benchmark project number {i}"}, token)
+        assert status == 201, f"create project: {status} {body[:300]!r}"
 
 
 def prepare_baseline(work, project):
@@ -277,15 +329,11 @@ def main():
         log(f"WARNING: versions differ: app {app_versions} baseline {base_versions}")
 
     db_path = os.path.join(work, "bench.db")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(db_path + suffix):
-            os.remove(db_path + suffix)
+    fresh_database(db_path)
     app_port, base_port = free_port(), free_port()
-    common = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "JWT_", "DATABASE_", "RUST_LOG"))}
-    common.update(DATABASE_URL=f"sqlite://{db_path}", JWT_SECRET=secrets.token_hex(32),
-                  JWT_ISSUER=ISSUER, JWT_AUDIENCE=AUDIENCE)
+    common = server_env(db_path, secrets.token_hex(32), drop=("RATE_LIMIT_",))
     app_env = dict(common, APP_ENV="production", HOST=HOST, PORT=str(app_port),
-                   RUST_LOG=args.rust_log, ACCESS_TOKEN_TTL_SECS="3600")
+                   RUST_LOG=args.rust_log, ACCESS_TOKEN_TTL_SECS="3600", **UNLIMITED_QUOTAS)
     app_env.update(item.split("=", 1) for item in args.app_env)
     base_env = dict(common, PORT=str(base_port))
 
@@ -305,20 +353,10 @@ def main():
         time.sleep(1)
         rss_start, _ = rss_kib(app.process.pid)
 
-        email, password = "bench@example.com", secrets.token_urlsafe(18)
-        status, body = http("POST", app_url + "/api/v1/public/auth/register",
-                            {"email": email, "password": password})
-        assert status == 201, f"register: {status} {body[:300]!r}"
-        status, body = http("POST", app_url + "/api/v1/public/auth/login",
-                            {"email": email, "password": password})
-        assert status == 200, f"login: {status} {body[:300]!r}"
-        token = json.loads(body)["access_token"]
+        token = register_and_login(app_url)
         time.sleep(1)
         rss_login, _ = rss_kib(app.process.pid)
-        for i in range(PROJECTS):
-            status, body = http("POST", app_url + LIST, {"name": f"Project {i:02}",
-                                "description": f"Benchmark project number {i}"}, token)
-            assert status == 201, f"create project: {status} {body[:300]!r}"
+        create_projects(app_url, token)
 
         base = Server("baseline", nice_prefix(args) + [base_bin], base_env,
                       os.path.join(work, "baseline.log"))
@@ -360,6 +398,12 @@ def main():
             server.stop()
         if old_group_nice is not None:
             set_autogroup_nice(old_group_nice)
+
+    refused = [(who, path, r["non_2xx"]) for (who, path), rs in results.items() for r in rs
+               if r["non_2xx"]]
+    if refused:
+        sys.exit(f"FAILED: non-2xx answers under load {refused}: the req/s would be those of "
+                 "error responses (a 429 means the rate limit quotas did not apply)")
 
     def median(who, path, key):
         return statistics.median(r[key] for r in results[(who, path)])

@@ -29,7 +29,7 @@ impl TokenVerifier {
                 audience: AUDIENCE.to_owned(),
                 role_claim: config.role_claim.clone(),
                 shared_secret: config
-                    .jwt_secret
+                    .legacy_secret
                     .as_ref()
                     .map(|secret| DecodingKey::from_secret(secret.expose().as_bytes())),
             },

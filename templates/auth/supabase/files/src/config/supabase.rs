@@ -15,7 +15,7 @@ pub struct AuthConfig {
     /// `SUPABASE_URL`, without a trailing slash.
     pub url: String,
     /// `SUPABASE_JWT_SECRET`: verifies legacy HS256 tokens when set.
-    pub jwt_secret: Option<Secret>,
+    pub legacy_secret: Option<Secret>,
     /// `AUTH_ROLE_CLAIM`: dotted path of the role claim, if roles come from the token.
     pub role_claim: Option<String>,
     /// Least time between key fetches caused by unknown keys or errors.
@@ -25,8 +25,8 @@ pub struct AuthConfig {
 impl AuthConfig {
     pub(super) fn load(env: &mut EnvReader<'_>, development: bool) -> Self {
         let url = issuer_url(env, "SUPABASE_URL", development);
-        let jwt_secret = env.get("SUPABASE_JWT_SECRET").map(Secret::new);
-        if let Some(secret) = &jwt_secret
+        let legacy_secret = env.get("SUPABASE_JWT_SECRET").map(Secret::new);
+        if let Some(secret) = &legacy_secret
             && !development
             && let Some(weakness) = secret.weakness(MIN_SECRET_LEN)
         {
@@ -34,7 +34,7 @@ impl AuthConfig {
         }
         Self {
             url: url.trim_end_matches('/').to_owned(),
-            jwt_secret,
+            legacy_secret,
             role_claim: role_claim(env),
             refresh_cooldown: REFRESH_COOLDOWN,
         }

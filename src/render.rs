@@ -193,7 +193,13 @@ pub fn render(catalog: &Catalog, spec: &Spec) -> Result<Tree> {
                     .template_from_named_str(path, src)
                     .and_then(|t| t.render(&ctx))
                     .map_err(|e| anyhow!("rendering {path} ({owner}): {e:#}"))?;
-                normalize(&rendered).into_bytes()
+                let text = normalize(&rendered);
+                // A template that renders to nothing is a file this combination does not
+                // need (e.g. shared code of the external auth providers): it is not written.
+                if text.is_empty() {
+                    continue;
+                }
+                text.into_bytes()
             } else {
                 bytes.clone()
             };

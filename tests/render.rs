@@ -101,7 +101,7 @@ fn no_file_dependency_env_var_or_marker_of_an_unchosen_provider_appears() {
                         .filter(|v| !chosen_env.contains(&v.name))
                     {
                         assert!(
-                            !text.contains(&var.name.to_lowercase()),
+                            !contains_identifier(&text, &var.name.to_lowercase()),
                             "{who}: env var {} in {path}",
                             var.name
                         );
@@ -305,4 +305,15 @@ mod broken_catalogs {
         });
         assert!(err.contains("auth/x/manifest.toml (line 4)"), "{err}");
     }
+}
+
+/// Whether `name` occurs in `text` as a whole identifier: `JWT_SECRET` is not found in
+/// `SUPABASE_JWT_SECRET`, which is another provider's own variable.
+fn contains_identifier(text: &str, name: &str) -> bool {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(name).any(|(start, _)| {
+        let before = text[..start].chars().next_back();
+        let after = text[start + name.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
 }

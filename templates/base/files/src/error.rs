@@ -41,6 +41,9 @@ pub enum AppError {
     /// 422: the request was well-formed but its values are invalid.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// 503: a dependency is unavailable for now; retry later.
+    #[error("{0}")]
+    ServiceUnavailable(&'static str),
     /// 500: a database error, never shown to the client.
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -116,6 +119,7 @@ impl AppError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -131,6 +135,7 @@ impl AppError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Validation(_) => "validation_error",
             Self::RateLimited(_) => "rate_limited",
+            Self::ServiceUnavailable(_) => "service_unavailable",
             Self::Database(_) | Self::Internal(_) => "internal_error",
         }
     }

@@ -18,7 +18,7 @@ impl Secret {
     }
 
     /// Whether this secret is too short or looks like a value copied from an example.
-    pub(crate) fn weakness(&self, min_len: usize) -> Option<String> {
+    pub fn weakness(&self, min_len: usize) -> Option<String> {
         let value = self.0.to_ascii_lowercase();
         let placeholder = [
             "change",

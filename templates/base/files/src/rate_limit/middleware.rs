@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -38,10 +39,21 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
 
     let (mut parts, body) = request.into_parts();
     let mut key = format!("{}:ip:{ip}", policy.name);
+    // A request whose token is present but refused: the handler would refuse it the same
+    // way (and, with an external issuer, consult the key set again), so it is answered here,
+    // after counting against the client's IP quota.
+    let mut refused = None;
     if policy.scope == Scope::User {
         match AuthUser::from_request_parts(&mut parts, &state).await {
-            Ok(user) => key = format!("{}:user:{}", policy.name, user.id),
-            Err(_) => {
+            Ok(user) => {
+                key = format!("{}:user:{}", policy.name, user.id);
+                // The handler's extractor reuses it instead of verifying the token again.
+                parts.extensions.insert(user);
+            }
+            Err(rejection) => {
+                if parts.headers.contains_key(AUTHORIZATION) {
+                    refused = Some(rejection);
+                }
                 policy = Policy::new("public", config.public, Scope::Ip);
                 key = format!("public:ip:{ip}");
             }
@@ -50,11 +62,13 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
     let request = Request::from_parts(parts, body);
 
     let decision = state.limiter.check(&key, &policy).await;
-    let mut response = if decision.allowed {
-        next.run(request).await
-    } else {
+    let mut response = if !decision.allowed {
         metrics::counter!("rate_limit_rejected_total", "policy" => policy.name).increment(1);
         AppError::RateLimited(ceil_secs(decision.retry_after)).into_response()
+    } else if let Some(rejection) = refused {
+        rejection.into_response()
+    } else {
+        next.run(request).await
     };
     add_headers(response.headers_mut(), &decision);
     response

@@ -157,7 +157,13 @@ fn context(catalog: &Catalog, spec: &Spec) -> Result<Value> {
             example: v.example,
             secret: v.secret,
             required: v.required,
-            needed_by: owners.join(", "),
+            // "base" is the generator's name for the shared layer; a project's reader
+            // knows it as the service's core.
+            needed_by: owners
+                .iter()
+                .map(|o| if o == "base" { "core" } else { o.as_str() })
+                .collect::<Vec<_>>()
+                .join(", "),
         })
         .collect();
     ctx.insert("env".into(), Value::from(Serde(env)));
@@ -259,9 +265,6 @@ pub fn normalize(text: &str) -> String {
     while out.ends_with("\n\n") {
         out.pop();
     }
-    if out.is_empty() {
-        return out;
-    }
     out
 }
 
@@ -283,6 +286,29 @@ mod tests {
     fn normalize_collapses_blank_runs_and_trailing_space() {
         assert_eq!(normalize("\n\na  \n\n\n\nb\n\n\n"), "a\n\nb\n");
         assert_eq!(normalize("x"), "x\n");
+    }
+
+    #[test]
+    fn a_template_that_renders_to_nothing_is_not_written() {
+        let mut catalog = crate::catalog::load(&crate::source::templates().unwrap()).unwrap();
+        let files = &mut catalog.base.files;
+        files.insert(
+            "only-if-postgres.txt.jinja".into(),
+            b"{% if database == \"postgres\" %}pg\n{% endif %}".to_vec(),
+        );
+        let spec = |db: &str| {
+            let answers = [("database".to_owned(), vec![db.to_owned()])].into();
+            crate::spec::resolve(&catalog, "app", &[&answers]).unwrap()
+        };
+        assert!(
+            !render(&catalog, &spec("sqlite"))
+                .unwrap()
+                .contains_key("only-if-postgres.txt")
+        );
+        assert_eq!(
+            render(&catalog, &spec("postgres")).unwrap()["only-if-postgres.txt"],
+            b"pg\n"
+        );
     }
 
     #[test]

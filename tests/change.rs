@@ -8,6 +8,7 @@ use std::path::Path;
 use common::{omnistack, read_tree};
 use omnistack::catalog::{Catalog, Kind};
 use omnistack::spec::{Answers, Spec, resolve};
+use omnistack::tree::Tree;
 use predicates::prelude::*;
 
 fn catalog() -> Catalog {
@@ -21,7 +22,7 @@ fn generate(catalog: &Catalog, spec: &Spec, dir: &Path) {
     omnistack::tree::write_all(&tree, dir).unwrap();
 }
 
-fn rendered(catalog: &Catalog, spec: &Spec) -> std::collections::BTreeMap<String, Vec<u8>> {
+fn rendered(catalog: &Catalog, spec: &Spec) -> Tree {
     omnistack::render::render(catalog, spec).unwrap()
 }
 
@@ -123,10 +124,7 @@ fn new_then_add_equals_new_with_the_addition_and_remove_gives_back_the_original(
 }
 
 /// A path that both trees have with different content, and the line numbers that differ.
-fn changed_file(
-    base: &std::collections::BTreeMap<String, Vec<u8>>,
-    new: &std::collections::BTreeMap<String, Vec<u8>>,
-) -> (String, Vec<usize>) {
+fn changed_file(base: &Tree, new: &Tree) -> (String, Vec<usize>) {
     base.iter()
         .filter(|(p, _)| p.as_str() != "omnistack.toml")
         .find_map(|(path, b)| {
@@ -190,16 +188,29 @@ fn args(s: &Switch) -> Vec<&str> {
     s.args.iter().map(String::as_str).collect()
 }
 
+impl Switch {
+    /// The trees before and after the switch.
+    fn trees(&self) -> (Tree, Tree) {
+        (
+            rendered(&self.catalog, &self.start),
+            rendered(&self.catalog, &self.target),
+        )
+    }
+
+    /// A fresh project generated with the starting spec.
+    fn project(&self) -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().unwrap();
+        generate(&self.catalog, &self.start, tmp.path());
+        tmp
+    }
+}
+
 #[test]
 fn an_edit_far_from_the_change_survives_untouched() {
     let s = a_switch();
-    let (base, new) = (
-        rendered(&s.catalog, &s.start),
-        rendered(&s.catalog, &s.target),
-    );
+    let (base, new) = s.trees();
     let (path, changed) = changed_file(&base, &new);
-    let tmp = tempfile::tempdir().unwrap();
-    generate(&s.catalog, &s.start, tmp.path());
+    let tmp = s.project();
     let text = String::from_utf8(base[&path].clone()).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();
     let far = if changed.iter().all(|&i| i + 3 < lines.len()) {
@@ -231,13 +242,9 @@ fn an_edit_far_from_the_change_survives_untouched() {
 #[test]
 fn an_edit_in_the_changed_lines_gives_one_conflict_and_exit_1() {
     let s = a_switch();
-    let (base, new) = (
-        rendered(&s.catalog, &s.start),
-        rendered(&s.catalog, &s.target),
-    );
+    let (base, new) = s.trees();
     let (path, changed) = changed_file(&base, &new);
-    let tmp = tempfile::tempdir().unwrap();
-    generate(&s.catalog, &s.start, tmp.path());
+    let tmp = s.project();
     let text = String::from_utf8(base[&path].clone()).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     lines[changed[0]] = "user edit in the same line".into();
@@ -268,18 +275,14 @@ fn an_edit_in_the_changed_lines_gives_one_conflict_and_exit_1() {
 #[test]
 fn a_deleted_file_stays_deleted_and_an_edited_orphan_is_kept() {
     let s = a_switch();
-    let (base, new) = (
-        rendered(&s.catalog, &s.start),
-        rendered(&s.catalog, &s.target),
-    );
+    let (base, new) = s.trees();
     let (changed_path, _) = changed_file(&base, &new);
     let orphan = base
         .keys()
         .find(|p| !new.contains_key(*p))
         .expect("the switch drops a file")
         .clone();
-    let tmp = tempfile::tempdir().unwrap();
-    generate(&s.catalog, &s.start, tmp.path());
+    let tmp = s.project();
     std::fs::remove_file(tmp.path().join(&changed_path)).unwrap();
     std::fs::write(tmp.path().join(&orphan), "my own content\n").unwrap();
 
@@ -306,8 +309,7 @@ fn a_deleted_file_stays_deleted_and_an_edited_orphan_is_kept() {
 #[test]
 fn dry_run_prints_a_diff_and_writes_nothing() {
     let s = a_switch();
-    let tmp = tempfile::tempdir().unwrap();
-    generate(&s.catalog, &s.start, tmp.path());
+    let tmp = s.project();
     let before = read_tree(tmp.path());
     let mut a = args(&s);
     a.push("--dry-run");
@@ -326,8 +328,7 @@ fn dry_run_prints_a_diff_and_writes_nothing() {
 #[test]
 fn it_works_from_a_subdirectory_of_the_project() {
     let s = a_switch();
-    let tmp = tempfile::tempdir().unwrap();
-    generate(&s.catalog, &s.start, tmp.path());
+    let tmp = s.project();
     let out = run_in(&tmp.path().join("src"), &args(&s));
     assert!(
         out.status.success(),

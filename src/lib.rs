@@ -5,7 +5,6 @@ pub mod change;
 pub mod cli;
 pub mod commands;
 pub mod error;
-
 pub mod matrix;
 pub mod names;
 pub mod preset;
@@ -14,6 +13,7 @@ pub mod prompt;
 pub mod render;
 pub mod source;
 pub mod spec;
+pub mod template;
 pub mod tree;
 
 pub use error::UsageError;

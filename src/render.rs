@@ -5,46 +5,15 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Result, anyhow};
-use minijinja::syntax::SyntaxConfig;
+use anyhow::{Result, anyhow, bail};
 use minijinja::value::Serde;
-use minijinja::{Environment, UndefinedBehavior, Value};
+use minijinja::{Environment, Value};
 use serde::Serialize;
 
-use crate::catalog::{Catalog, Dependency, Kind, Layer};
+use crate::catalog::{Capability, Catalog, Dependency, Kind, Layer};
 use crate::spec::Spec;
+use crate::template::{self, EMPTY_SLOT_LINE, SlotFill, output_path};
 use crate::tree::Tree;
-
-/// The minijinja environment every template is rendered with.
-pub fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    env.set_syntax(
-        SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .expect("default delimiters are valid"),
-    );
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    // Generated files are code and config, never HTML: no escaping by file extension.
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    env
-}
-
-/// Where a template path lands in the project: `.jinja` dropped, `dot-x` becomes `.x`.
-pub fn output_path(template_path: &str) -> String {
-    let path = template_path
-        .strip_suffix(".jinja")
-        .unwrap_or(template_path);
-    path.split('/')
-        .map(|c| match c.strip_prefix("dot-") {
-            Some(rest) => format!(".{rest}"),
-            None => c.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
 
 #[derive(Serialize)]
 struct DepView {
@@ -70,19 +39,61 @@ struct ProviderView {
     description: String,
 }
 
-/// The layers of a spec in catalog order: base first, then each chosen provider.
+/// The layers of a spec in catalog order: base first, then each chosen provider, each
+/// preceded by the shared layers it uses that no earlier provider pulled in.
 pub fn layers<'a>(catalog: &'a Catalog, spec: &Spec) -> Vec<(String, &'a Layer)> {
     let mut out = vec![("base".to_owned(), &catalog.base)];
+    let mut pulled: Vec<&str> = Vec::new();
     for category in &catalog.categories {
         for provider in category
             .providers
             .iter()
             .filter(|p| spec.has(&category.id, &p.id))
         {
+            for used in &provider.layer.uses {
+                if !pulled.contains(&used.as_str())
+                    && let Some(shared) = catalog.shared.get(used)
+                {
+                    pulled.push(used);
+                    out.push((format!("shared: {used}"), &shared.layer));
+                }
+            }
             out.push((format!("{}: {}", category.id, provider.id), &provider.layer));
         }
     }
     out
+}
+
+/// The capabilities of a spec: each category's declared defaults, overridden by its chosen
+/// providers (for multi-choice categories a flag is on when any chosen provider sets it).
+pub fn capabilities(catalog: &Catalog, spec: &Spec) -> Result<BTreeMap<String, Capability>> {
+    let mut caps = BTreeMap::new();
+    for category in &catalog.categories {
+        let mut values = category.capabilities.clone();
+        for provider in category
+            .providers
+            .iter()
+            .filter(|p| spec.has(&category.id, &p.id))
+        {
+            for (name, value) in &provider.capabilities {
+                let slot = values.get_mut(name).expect("validated by the catalog");
+                match (&*slot, value) {
+                    (Capability::Boolean(a), Capability::Boolean(b)) => {
+                        *slot = Capability::Boolean(*a || *b);
+                    }
+                    _ if *slot == category.capabilities[name] || slot == value => {
+                        *slot = value.clone();
+                    }
+                    _ => bail!(
+                        "capability {name}: the chosen {} providers disagree ({slot} and {value})",
+                        category.id
+                    ),
+                }
+            }
+        }
+        caps.extend(values);
+    }
+    Ok(caps)
 }
 
 fn merged(
@@ -133,6 +144,10 @@ fn context(catalog: &Catalog, spec: &Spec) -> Result<Value> {
         Value::from(crate::names::crate_name(&spec.name)),
     );
     ctx.insert("omnistack_version".into(), Value::from(crate::VERSION));
+    ctx.insert(
+        "caps".into(),
+        Value::from(Serde(capabilities(catalog, spec)?)),
+    );
     for category in &catalog.categories {
         let chosen = spec.choices.get(&category.id).cloned().unwrap_or_default();
         let value = match category.kind {
@@ -186,18 +201,27 @@ fn context(catalog: &Catalog, spec: &Spec) -> Result<Value> {
 
 /// Renders the complete project tree for `spec`, `omnistack.toml` included.
 pub fn render(catalog: &Catalog, spec: &Spec) -> Result<Tree> {
-    let env = environment();
+    let env = template::environment();
     let ctx = context(catalog, spec)?;
+    let layers = layers(catalog, spec);
+    let fills = slot_fills(&env, &ctx, &layers)?;
+    let no_fills = SlotFill::new();
     let mut tree = Tree::new();
-    for (owner, layer) in layers(catalog, spec) {
+    for (owner, layer) in &layers {
         for (path, bytes) in &layer.files {
             let out = output_path(path);
             let content = if path.ends_with(".jinja") {
                 let src = std::str::from_utf8(bytes)
                     .map_err(|_| anyhow!("{owner}: {path} is not UTF-8"))?;
+                let file_ctx = minijinja::context! {
+                    ..ctx.clone(),
+                    ..minijinja::context! {
+                        __slots => Value::from(Serde(fills.get(&out).unwrap_or(&no_fills))),
+                    }
+                };
                 let rendered = env
-                    .template_from_named_str(path, src)
-                    .and_then(|t| t.render(&ctx))
+                    .template_from_named_str(path, &template::prepare(src))
+                    .and_then(|t| t.render(&file_ctx))
                     .map_err(|e| anyhow!("rendering {path} ({owner}): {e:#}"))?;
                 let text = normalize(&rendered);
                 // A template that renders to nothing is a file this combination does not
@@ -222,15 +246,41 @@ pub fn render(catalog: &Catalog, spec: &Spec) -> Result<Tree> {
     Ok(tree)
 }
 
+/// What the chosen layers put into slots: output path → slot name → contributions, in layer
+/// (catalog) order. Each `slots/` file is rendered with the project's context; every block
+/// in it is one contribution, trimmed of blank lines around it.
+fn slot_fills(
+    env: &Environment<'static>,
+    ctx: &Value,
+    layers: &[(String, &Layer)],
+) -> Result<BTreeMap<String, SlotFill>> {
+    let mut fills: BTreeMap<String, SlotFill> = BTreeMap::new();
+    for (owner, layer) in layers {
+        for (path, bytes) in &layer.slots {
+            let src = std::str::from_utf8(bytes)
+                .map_err(|_| anyhow!("{owner}: slots/{path} is not UTF-8"))?;
+            let fail = |e: minijinja::Error| anyhow!("rendering slots/{path} ({owner}): {e:#}");
+            let tmpl = env.template_from_named_str(path, src).map_err(fail)?;
+            let mut captured = tmpl.render_captured(ctx).map_err(fail)?;
+            let file = fills.entry(output_path(path)).or_default();
+            for block in template::defined_blocks(src) {
+                let text = captured
+                    .with_state_mut(|state| state.render_block(&block))
+                    .map_err(fail)?;
+                let text = text.trim_start_matches('\n').trim_end();
+                if !text.is_empty() {
+                    file.entry(block).or_default().push(text.to_owned());
+                }
+            }
+        }
+    }
+    Ok(fills)
+}
+
 /// A Cargo.toml that depends on the union of every layer's dependencies: resolving it gives
 /// the superset lockfile that generated projects ship (cargo trims it to what they use).
 pub fn superset_manifest(catalog: &Catalog) -> Result<String> {
-    let mut all: Vec<(String, &Layer)> = vec![("base".to_owned(), &catalog.base)];
-    for category in &catalog.categories {
-        for provider in &category.providers {
-            all.push((format!("{}: {}", category.id, provider.id), &provider.layer));
-        }
-    }
+    let all = catalog.layers();
     let mut out = String::from(
         "[package]\nname = \"omnistack-lockfile-superset\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\n",
     );
@@ -251,6 +301,9 @@ pub fn normalize(text: &str) -> String {
     let mut blank_run = 0;
     for line in text.lines() {
         let line = line.trim_end();
+        if line.trim_start() == EMPTY_SLOT_LINE {
+            continue;
+        }
         if line.is_empty() {
             blank_run += 1;
             if blank_run > 1 || out.is_empty() {
@@ -271,16 +324,6 @@ pub fn normalize(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn output_path_strips_suffix_and_maps_dot_prefix() {
-        assert_eq!(
-            output_path("dot-github/workflows/ci.yml.jinja"),
-            ".github/workflows/ci.yml"
-        );
-        assert_eq!(output_path("src/main.rs"), "src/main.rs");
-        assert_eq!(output_path("dot-env.example.jinja"), ".env.example");
-    }
 
     #[test]
     fn normalize_collapses_blank_runs_and_trailing_space() {
@@ -309,17 +352,5 @@ mod tests {
             render(&catalog, &spec("postgres")).unwrap()["only-if-postgres.txt"],
             b"pg\n"
         );
-    }
-
-    #[test]
-    fn block_tags_leave_no_blank_lines() {
-        let env = environment();
-        let out = env
-            .render_str(
-                "a\n{% if x %}\nb\n{% endif %}\nc\n",
-                minijinja::context! { x => false },
-            )
-            .unwrap();
-        assert_eq!(out, "a\nc\n");
     }
 }

@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
-use super::{Catalog, Category, Dependency, EnvVar, Kind, Layer, Provider, Requirement};
+use super::{
+    Capability, Catalog, Category, Dependency, EnvVar, Kind, Layer, Provider, Requirement,
+    SharedLayer,
+};
 use crate::source::Files;
 
 #[derive(Deserialize)]
@@ -23,6 +26,8 @@ struct CategoryEntry {
     kind: Kind,
     default: Vec<String>,
     prompt: String,
+    #[serde(default)]
+    capabilities: BTreeMap<String, Capability>,
 }
 
 #[derive(Deserialize)]
@@ -39,6 +44,10 @@ struct Manifest {
     next_steps: Vec<String>,
     #[serde(default)]
     markers: Vec<String>,
+    #[serde(default)]
+    uses: Vec<String>,
+    #[serde(default)]
+    capabilities: BTreeMap<String, Capability>,
     #[serde(default)]
     dependencies: BTreeMap<String, Dependency>,
     #[serde(default, rename = "dev-dependencies")]
@@ -57,8 +66,12 @@ pub fn load(templates: &Files) -> Result<Catalog> {
     if base_manifest.id.is_some()
         || !base_manifest.requires.is_empty()
         || !base_manifest.excludes.is_empty()
+        || !base_manifest.uses.is_empty()
+        || !base_manifest.capabilities.is_empty()
     {
-        bail!("templates/base/manifest.toml: the base layer takes no id, requires or excludes");
+        bail!(
+            "templates/base/manifest.toml: the base layer takes no id, requires, excludes, uses or capabilities"
+        );
     }
 
     let mut categories = Vec::new();
@@ -95,12 +108,18 @@ pub fn load(templates: &Files) -> Result<Catalog> {
             kind: entry.kind,
             default: entry.default,
             prompt: entry.prompt,
+            capabilities: entry.capabilities,
             providers,
         });
     }
 
+    let mut shared = BTreeMap::new();
+    for id in provider_dirs(templates, "shared") {
+        shared.insert(id.clone(), shared_layer(templates, &id)?);
+    }
+
     for dir in templates.keys().filter_map(|p| p.split('/').next()) {
-        if dir != "base"
+        if !matches!(dir, "base" | "shared")
             && !seen.contains(dir)
             && !matches!(dir, "categories.toml" | "README.md" | "Cargo.lock")
         {
@@ -111,6 +130,7 @@ pub fn load(templates: &Files) -> Result<Catalog> {
     let catalog = Catalog {
         base,
         categories,
+        shared,
         lockfile: templates.get("Cargo.lock").cloned(),
     };
     validate(&catalog)?;
@@ -149,20 +169,23 @@ fn layer(templates: &Files, dir: &str) -> Result<(Manifest, Layer)> {
             e.message()
         )
     })?;
-    let prefix = format!("{dir}/files/");
-    let files: Files = templates
-        .iter()
-        .filter_map(|(p, bytes)| {
-            p.strip_prefix(&prefix)
-                .map(|rel| (rel.to_owned(), bytes.clone()))
-        })
-        .collect();
+    let below = |sub: &str| -> Files {
+        let prefix = format!("{dir}/{sub}/");
+        templates
+            .iter()
+            .filter_map(|(p, bytes)| {
+                p.strip_prefix(&prefix)
+                    .map(|rel| (rel.to_owned(), bytes.clone()))
+            })
+            .collect()
+    };
     for other in templates
         .keys()
         .filter_map(|p| p.strip_prefix(&format!("{dir}/")))
     {
-        if other != "manifest.toml" && !other.starts_with("files/") {
-            bail!("templates/{dir}/{other}: a layer holds only manifest.toml and files/");
+        if other != "manifest.toml" && !other.starts_with("files/") && !other.starts_with("slots/")
+        {
+            bail!("templates/{dir}/{other}: a layer holds only manifest.toml, files/ and slots/");
         }
     }
     let layer = Layer {
@@ -170,7 +193,9 @@ fn layer(templates: &Files, dir: &str) -> Result<(Manifest, Layer)> {
         dev_dependencies: manifest.dev_dependencies.clone(),
         env: manifest.env.clone(),
         next_steps: manifest.next_steps.clone(),
-        files,
+        uses: manifest.uses.clone(),
+        files: below("files"),
+        slots: below("slots"),
     };
     Ok((manifest, layer))
 }
@@ -224,6 +249,35 @@ fn provider(templates: &Files, category: &str, id: &str) -> Result<Provider> {
         } else {
             manifest.markers.clone()
         },
+        capabilities: manifest.capabilities.clone(),
+        layer,
+    })
+}
+
+fn shared_layer(templates: &Files, id: &str) -> Result<SharedLayer> {
+    let dir = format!("shared/{id}");
+    let (manifest, layer) = layer(templates, &dir)?;
+    let here = format!("templates/{dir}/manifest.toml");
+    if manifest.id.as_deref().is_some_and(|m| m != id) {
+        bail!("{here}: id does not match its folder \"{id}\"");
+    }
+    if !manifest.requires.is_empty()
+        || !manifest.excludes.is_empty()
+        || !manifest.capabilities.is_empty()
+        || !manifest.env.is_empty()
+        || !manifest.next_steps.is_empty()
+    {
+        bail!(
+            "{here}: a shared layer takes no requires, excludes, capabilities, env or next_steps (its providers declare those)"
+        );
+    }
+    Ok(SharedLayer {
+        id: id.to_owned(),
+        description: manifest
+            .description
+            .clone()
+            .ok_or_else(|| anyhow!("{here}: missing description"))?,
+        markers: manifest.markers.clone(),
         layer,
     })
 }
@@ -232,7 +286,7 @@ fn provider(templates: &Files, category: &str, id: &str) -> Result<Provider> {
 fn validate(catalog: &Catalog) -> Result<()> {
     let mut owners: BTreeMap<String, String> = BTreeMap::new();
     let mut claim = |path: &str, owner: &str| -> Result<()> {
-        let out = crate::render::output_path(path);
+        let out = crate::template::output_path(path);
         if let Some(previous) = owners.insert(out.clone(), owner.to_owned()) {
             bail!("{out} is shipped by both {previous} and {owner}: shared files belong in base");
         }
@@ -283,23 +337,68 @@ fn validate(catalog: &Catalog) -> Result<()> {
             }
         }
     }
-    // Every template must parse, and dependency merges must be possible for any selection.
-    let env = crate::render::environment();
-    let layers = std::iter::once(("base".to_owned(), &catalog.base)).chain(
-        catalog.categories.iter().flat_map(|c| {
-            c.providers
-                .iter()
-                .map(move |p| (format!("{} {}", c.id, p.id), &p.layer))
-        }),
-    );
-    let mut versions: BTreeMap<String, (String, String)> = BTreeMap::new();
-    for (owner, layer) in layers {
+    for (id, shared) in &catalog.shared {
+        for path in shared.layer.files.keys() {
+            claim(path, &format!("shared {id}"))?;
+        }
+    }
+    validate_capabilities(catalog)?;
+    for (owner, layer) in catalog.layers() {
+        for used in &layer.uses {
+            if !catalog.shared.contains_key(used) {
+                bail!("{owner}: uses unknown shared layer \"{used}\" (no templates/shared/{used}/)");
+            }
+            if owner.starts_with("shared ") {
+                bail!("{owner}: a shared layer cannot use another shared layer");
+            }
+        }
+    }
+    // Every template must parse, every slot contribution must name a slot of its target, and
+    // dependency merges must be possible for any selection.
+    let env = crate::template::environment();
+    let mut slots_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (owner, layer) in catalog.layers() {
         for (path, bytes) in layer.files.iter().filter(|(p, _)| p.ends_with(".jinja")) {
             let src = std::str::from_utf8(bytes)
                 .with_context(|| format!("{owner}: {path} is not UTF-8"))?;
-            env.template_from_named_str(path, src)
+            env.template_from_named_str(path, &crate::template::prepare(src))
                 .map_err(|e| anyhow!("{owner}: template {path}: {e}"))?;
+            slots_of.insert(
+                crate::template::output_path(path),
+                crate::template::declared_slots(src),
+            );
         }
+    }
+    for (owner, layer) in catalog.layers() {
+        for (path, bytes) in &layer.slots {
+            let here = format!("{owner}: slots/{path}");
+            let src = std::str::from_utf8(bytes).with_context(|| format!("{here} is not UTF-8"))?;
+            env.template_from_named_str(path, src)
+                .map_err(|e| anyhow!("{here}: {e}"))?;
+            let target = crate::template::output_path(path);
+            let Some(declared) = slots_of.get(&target) else {
+                bail!("{here}: no layer renders {target} from a template, so it has no slots");
+            };
+            if layer.files.keys().any(|p| crate::template::output_path(p) == target) {
+                bail!("{here}: a layer fills slots of other layers' files, not of its own");
+            }
+            let blocks = crate::template::defined_blocks(src);
+            if blocks.is_empty() {
+                bail!("{here}: fills no slot (expected {{% block NAME %}} ... {{% endblock %}})");
+            }
+            for block in blocks {
+                if !declared.contains(&block) {
+                    bail!(
+                        "{here}: {target} has no slot \"{block}\" (its slots: {})",
+                        declared.join(", ")
+                    );
+                }
+            }
+        }
+    }
+    let layers = catalog.layers();
+    let mut versions: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for (owner, layer) in layers {
         for (name, dep) in layer.dependencies.iter().chain(&layer.dev_dependencies) {
             if let Some((v, first)) = versions.get(name)
                 && *v != dep.version
@@ -310,6 +409,44 @@ fn validate(catalog: &Catalog) -> Result<()> {
                 );
             }
             versions.insert(name.clone(), (dep.version.clone(), owner.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// Capabilities are declared (with defaults) per category in `categories.toml`; a provider
+/// may only set declared ones, with a value of the declared type, and names are unique across
+/// categories because templates see them in one `caps` map.
+fn validate_capabilities(catalog: &Catalog) -> Result<()> {
+    let mut declared_by: BTreeMap<&str, &str> = BTreeMap::new();
+    for category in &catalog.categories {
+        for name in category.capabilities.keys() {
+            if let Some(other) = declared_by.insert(name, &category.id) {
+                bail!(
+                    "templates/categories.toml: capability \"{name}\" is declared by both {other} and {}",
+                    category.id
+                );
+            }
+        }
+        for provider in &category.providers {
+            for (name, value) in &provider.capabilities {
+                let Some(default) = category.capabilities.get(name) else {
+                    bail!(
+                        "templates/{}/{}/manifest.toml: capability \"{name}\" is not declared for category {} in templates/categories.toml",
+                        category.id,
+                        provider.id,
+                        category.id
+                    );
+                };
+                if default.type_str() != value.type_str() {
+                    bail!(
+                        "templates/{}/{}/manifest.toml: capability \"{name}\" must be a {} like its default",
+                        category.id,
+                        provider.id,
+                        default.type_str()
+                    );
+                }
+            }
         }
     }
     Ok(())

@@ -33,6 +33,9 @@ pub struct Category {
     pub kind: Kind,
     pub default: Vec<String>,
     pub prompt: String,
+    /// Capabilities its providers may declare, with the value a provider that says nothing
+    /// has (see `templates/README.md`).
+    pub capabilities: BTreeMap<String, Capability>,
     pub providers: Vec<Provider>,
 }
 
@@ -63,6 +66,22 @@ pub struct Provider {
     /// Strings that betray this provider's presence (default: its id); the strip tests check
     /// that none of them appears in a project that did not choose it.
     pub markers: Vec<String>,
+    /// What base code may branch on instead of this provider's id.
+    pub capabilities: BTreeMap<String, Capability>,
+    pub layer: Layer,
+}
+
+/// A capability value: a flag, or a word naming a kind (never a provider id).
+pub type Capability = toml::Value;
+
+/// Code shared by several providers (`templates/shared/<id>/`), pulled in through their
+/// manifests' `uses`; it is rendered once when any chosen provider uses it.
+#[derive(Debug, Clone)]
+pub struct SharedLayer {
+    pub id: String,
+    pub description: String,
+    /// Strings that betray this layer's presence (default: none checked).
+    pub markers: Vec<String>,
     pub layer: Layer,
 }
 
@@ -73,8 +92,13 @@ pub struct Layer {
     pub dev_dependencies: BTreeMap<String, Dependency>,
     pub env: Vec<EnvVar>,
     pub next_steps: Vec<String>,
+    /// Shared layers (`templates/shared/<id>/`) this layer pulls in.
+    pub uses: Vec<String>,
     /// Template files by their path below the layer's `files/`.
     pub files: Files,
+    /// What this layer puts into other layers' slots: `slots/<path>` holds one
+    /// `{% block name %}` per slot it fills in the file rendered at `<path>`.
+    pub slots: Files,
 }
 
 /// An environment variable the generated project reads.
@@ -111,6 +135,8 @@ impl std::fmt::Display for Requirement {
 pub struct Catalog {
     pub base: Layer,
     pub categories: Vec<Category>,
+    /// Layers shared by several providers, by id.
+    pub shared: BTreeMap<String, SharedLayer>,
     /// `templates/Cargo.lock`: the tested superset lockfile shipped with every project.
     pub lockfile: Option<Vec<u8>>,
 }
@@ -126,5 +152,23 @@ impl Catalog {
 
     pub fn provider(&self, category: &str, id: &str) -> Option<&Provider> {
         self.category(category)?.provider(id)
+    }
+
+    /// Every layer with a name for messages: base, the shared layers, every provider.
+    pub fn layers(&self) -> Vec<(String, &Layer)> {
+        let mut out = vec![("base".to_owned(), &self.base)];
+        out.extend(
+            self.shared
+                .iter()
+                .map(|(id, s)| (format!("shared {id}"), &s.layer)),
+        );
+        for c in &self.categories {
+            out.extend(
+                c.providers
+                    .iter()
+                    .map(|p| (format!("{} {}", c.id, p.id), &p.layer)),
+            );
+        }
+        out
     }
 }

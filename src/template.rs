@@ -129,7 +129,9 @@ fn is_slot_name(name: &str) -> bool {
 
 /// Names of the slots a template declares (`slot("name"...)` anywhere in it).
 pub fn declared_slots(source: &str) -> Vec<String> {
-    names_after(source, "slot(\"", |rest| rest.split_once('"').map(|(n, _)| n))
+    names_after(source, "slot(\"", |rest| {
+        rest.split_once('"').map(|(n, _)| n)
+    })
 }
 
 /// Names of the blocks a slots file defines (`{% block name %}`).
@@ -219,6 +221,107 @@ fn rustfmt_key(line: &str) -> Option<(u8, Vec<(u8, String)>)> {
     Some((kind, segments))
 }
 
+/// Lines (1-based) where a block tag ends the line after text: with `trim_blocks` the newline
+/// after the tag is eaten and the next line is glued on (`store{% endif %}` + newline). A tag
+/// that asks for it (`-%}`) and `{% endblock %}` (which ends a slot contribution) are fine.
+pub fn glued_lines(source: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (i, line) in source.lines().enumerate() {
+        let line = line.trim_end();
+        if !line.ends_with("%}") || line.ends_with("-%}") {
+            continue;
+        }
+        let Some(start) = line.rfind("{%") else {
+            continue;
+        };
+        let last_tag = line[start + 2..]
+            .trim_start_matches(['-', '+'])
+            .trim_start();
+        if last_tag.starts_with("endblock") {
+            continue;
+        }
+        if !without_tags(&line[..start]).trim().is_empty() {
+            out.push(i + 1);
+        }
+    }
+    out
+}
+
+/// `text` with every `{% %}` and `{# #}` tag removed (an expression `{{ }}` prints text).
+fn without_tags(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        let close = match rest[start..].chars().nth(1) {
+            Some('%') => "%}",
+            Some('#') => "#}",
+            _ => {
+                out.push_str(&rest[..=start]);
+                rest = &rest[start + 1..];
+                continue;
+            }
+        };
+        out.push_str(&rest[..start]);
+        match rest[start + 2..].find(close) {
+            Some(end) => rest = &rest[start + 2 + end + 2..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What the expressions of a template mention: the string literals and the bare identifiers
+/// (not attributes after a `.`) inside its `{% %}` and `{{ }}` tags, in order.
+pub fn tag_words(source: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut rest = source;
+    while let Some(start) = rest.find('{') {
+        let close = match rest[start..].chars().nth(1) {
+            Some('%') => "%}",
+            Some('{') => "}}",
+            _ => {
+                rest = &rest[start + 1..];
+                continue;
+            }
+        };
+        let body_start = start + 2;
+        let Some(len) = rest[body_start..].find(close) else {
+            break;
+        };
+        words_of_expression(&rest[body_start..body_start + len], &mut words);
+        rest = &rest[body_start + len + 2..];
+    }
+    words
+}
+
+fn words_of_expression(expr: &str, words: &mut Vec<String>) {
+    let chars: Vec<char> = expr.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' || c == '\'' {
+            let end = chars[i + 1..]
+                .iter()
+                .position(|&d| d == c)
+                .map_or(chars.len(), |p| i + 1 + p);
+            words.push(chars[i + 1..end.min(chars.len())].iter().collect());
+            i = end + 1;
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            let after_dot = start > 0 && chars[start - 1] == '.';
+            if !after_dot {
+                words.push(chars[start..i].iter().collect());
+            }
+        } else {
+            i += 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,7 +375,10 @@ mod tests {
     fn an_empty_standalone_slot_renders_the_removable_marker() {
         let env = environment();
         let out = env
-            .render_str(&prepare("a\n  {{ slot(\"none\") }}\nb\n"), minijinja::context! {})
+            .render_str(
+                &prepare("a\n  {{ slot(\"none\") }}\nb\n"),
+                minijinja::context! {},
+            )
             .unwrap();
         assert_eq!(out, format!("a\n  {EMPTY_SLOT_LINE}\nb\n"));
     }
@@ -315,6 +421,25 @@ mod tests {
         assert_eq!(
             defined_blocks("{% block fields %}x{% endblock %}\n{%- block build -%}{% endblock %}"),
             ["fields", "build"]
+        );
+    }
+
+    #[test]
+    fn a_block_tag_ending_a_line_after_text_is_a_glued_line() {
+        let src = "a\n{% if x %}\nstore{% endif %}\n{% if y %}b{% else %}c{% endif %}\n{% endif %}\nd{%- endif -%}\n{% block m %}x{% endblock %}\n";
+        assert_eq!(glued_lines(src), [3, 4]);
+        assert_eq!(
+            glued_lines("{{ x }}{% if y %}\n{# note #}{% if z %}\n"),
+            [1]
+        );
+    }
+
+    #[test]
+    fn tag_words_are_the_literals_and_bare_names_of_expressions() {
+        let src = "auth == \"local\" {% if auth == \"clerk\" and caps.issues_tokens %}{{ x.auth }}{{ 'oidc' }}";
+        assert_eq!(
+            tag_words(src),
+            ["if", "auth", "clerk", "and", "caps", "x", "oidc"]
         );
     }
 }

@@ -1,11 +1,11 @@
 //! omnistack: renders axum + sqlx backends from an embedded, catalog-driven set of templates.
 
 pub mod catalog;
-pub mod change;
 pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod matrix;
+pub mod merge;
 pub mod names;
 pub mod preset;
 pub mod project_file;
@@ -15,6 +15,7 @@ pub mod source;
 pub mod spec;
 pub mod template;
 pub mod tree;
+pub mod write;
 
 pub use error::UsageError;
 

@@ -7,6 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use anyhow::Result;
+
 use crate::catalog::{Catalog, Kind};
 use crate::spec::{Answers, Spec};
 
@@ -56,11 +58,6 @@ fn to_spec(catalog: &Catalog, params: &[Param], row: &[usize], name: &str) -> Op
             None => entry.push(param.values[v].clone()),
             Some(p) if param.values[v] == "on" => entry.push(p.clone()),
             Some(_) => {}
-        }
-    }
-    for list in answers.values_mut() {
-        if list.is_empty() {
-            list.push("none".into());
         }
     }
     crate::spec::resolve(catalog, name, &[&answers]).ok()
@@ -147,6 +144,26 @@ pub fn pairwise(catalog: &Catalog) -> Vec<Spec> {
     dedupe(specs)
 }
 
+/// Every built-in preset, then every pairwise combination that no preset already is: what the
+/// render tests, the add/remove invariants and the full smoke matrix cover. Each comes with a
+/// label (the preset's name, or `combo-N`) and is resolved with the project name `name`.
+pub fn presets_and_pairwise(catalog: &Catalog, name: &str) -> Result<Vec<(String, Spec)>> {
+    let ids: Vec<&str> = catalog.categories.iter().map(|c| c.id.as_str()).collect();
+    let mut out = Vec::new();
+    for preset in crate::preset::builtin(&ids)? {
+        let spec = crate::spec::resolve(catalog, name, &[&preset.answers])?;
+        out.push((preset.name, spec));
+    }
+    let mut seen: BTreeSet<_> = out.iter().map(|(_, s)| s.choices.clone()).collect();
+    for combo in pairwise(catalog) {
+        if seen.insert(combo.choices.clone()) {
+            let spec = crate::spec::resolve(catalog, name, &[&combo.answers()])?;
+            out.push((combo.name, spec));
+        }
+    }
+    Ok(out)
+}
+
 fn dedupe(specs: Vec<Spec>) -> Vec<Spec> {
     let mut seen: BTreeSet<BTreeMap<String, Vec<String>>> = BTreeSet::new();
     specs
@@ -173,5 +190,15 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn presets_come_first_and_no_combination_twice() {
+        let catalog = crate::catalog::load(&crate::source::templates().unwrap()).unwrap();
+        let all = presets_and_pairwise(&catalog, "app").unwrap();
+        assert_eq!(all[0].0, "minimal");
+        let choices: BTreeSet<_> = all.iter().map(|(_, s)| &s.choices).collect();
+        assert_eq!(choices.len(), all.len());
+        assert!(all.iter().all(|(_, s)| s.name == "app"));
     }
 }

@@ -2,13 +2,11 @@
 //!
 //! The schema is the one of `omnistack.toml`, so a generated project's file is a preset.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Result;
-use serde::Deserialize;
-use toml::Spanned;
 
+use crate::project_file::ProjectFile;
 use crate::spec::Answers;
 use crate::usage;
 
@@ -20,76 +18,16 @@ pub struct Preset {
     pub answers: Answers,
     /// The project name, when the preset is a generated project's `omnistack.toml`.
     pub project_name: Option<String>,
-    /// The omnistack version that wrote the file, when it is an `omnistack.toml`.
-    pub generator_version: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PresetFile {
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    answers: BTreeMap<Spanned<String>, Spanned<OneOrMany>>,
-    #[serde(default)]
-    project: Option<ProjectSection>,
-    #[serde(default)]
-    omnistack: Option<GeneratorSection>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GeneratorSection {
-    version: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProjectSection {
-    name: String,
 }
 
 /// Parses a preset; errors name `origin` and the line.
 pub fn parse(origin: &str, name: &str, src: &str, known_categories: &[&str]) -> Result<Preset> {
-    let file: PresetFile = toml::from_str(src).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| crate::catalog::line_of(src, s.start))
-            .unwrap_or(1);
-        usage!(
-            "malformed preset {origin}, line {line}: {}",
-            e.message().trim()
-        )
-    })?;
-    let mut answers = Answers::new();
-    for (key, value) in file.answers {
-        if !known_categories.contains(&key.get_ref().as_str()) {
-            let line = crate::catalog::line_of(src, key.span().start);
-            return Err(usage!(
-                "malformed preset {origin}, line {line}: unknown category \"{}\"; valid: {}",
-                key.get_ref(),
-                known_categories.join(", ")
-            ));
-        }
-        let ids = match value.into_inner() {
-            OneOrMany::One(id) => vec![id],
-            OneOrMany::Many(ids) => ids,
-        };
-        answers.insert(key.into_inner(), ids);
-    }
+    let file = ProjectFile::parse(&format!("preset {origin}"), src, known_categories)?;
     Ok(Preset {
         name: name.to_owned(),
+        answers: file.answers(),
         description: file.description,
-        answers,
         project_name: file.project.map(|p| p.name),
-        generator_version: file.omnistack.map(|o| o.version),
     })
 }
 

@@ -57,9 +57,6 @@ pub fn category(category: &Category) -> Result<Vec<String>> {
                 .items(&items)
                 .defaults(&defaults)
                 .interact()?;
-            if picked.is_empty() {
-                return Ok(vec!["none".to_owned()]);
-            }
             Ok(picked
                 .into_iter()
                 .map(|i| category.providers[i].id.clone())

@@ -3,20 +3,18 @@
 //! `OMNISTACK_TEMPLATES=/path/to/templates` makes the CLI read templates from disk, so template
 //! authors can iterate without rebuilding omnistack. Normal use reads the embedded copy.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use include_dir::{Dir, include_dir};
 
+use crate::tree::Tree;
+
 static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 static PRESETS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/presets");
 
-/// Files by path relative to their root ("/" separated), sorted.
-pub type Files = BTreeMap<String, Vec<u8>>;
-
 /// The template tree: from `OMNISTACK_TEMPLATES` when set, else the embedded copy.
-pub fn templates() -> Result<Files> {
+pub fn templates() -> Result<Tree> {
     match std::env::var_os("OMNISTACK_TEMPLATES") {
         Some(dir) => read_dir(Path::new(&dir)).with_context(|| {
             format!(
@@ -29,17 +27,17 @@ pub fn templates() -> Result<Files> {
 }
 
 /// The built-in presets (`presets/*.toml`).
-pub fn presets() -> Files {
+pub fn presets() -> Tree {
     embedded(&PRESETS)
 }
 
-fn embedded(dir: &Dir<'static>) -> Files {
-    let mut files = Files::new();
+fn embedded(dir: &Dir<'static>) -> Tree {
+    let mut files = Tree::new();
     collect(dir, &mut files);
     files
 }
 
-fn collect(dir: &Dir<'static>, files: &mut Files) {
+fn collect(dir: &Dir<'static>, files: &mut Tree) {
     for file in dir.files() {
         files.insert(to_slash(file.path()), file.contents().to_vec());
     }
@@ -49,8 +47,8 @@ fn collect(dir: &Dir<'static>, files: &mut Files) {
 }
 
 /// Reads every regular file below `root`.
-pub fn read_dir(root: &Path) -> Result<Files> {
-    let mut files = Files::new();
+pub fn read_dir(root: &Path) -> Result<Tree> {
+    let mut files = Tree::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in

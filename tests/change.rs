@@ -19,7 +19,7 @@ fn catalog() -> Catalog {
 fn generate(catalog: &Catalog, spec: &Spec, dir: &Path) {
     let tree = omnistack::render::render(catalog, spec).unwrap();
     std::fs::create_dir_all(dir).unwrap();
-    omnistack::tree::write_all(&tree, dir).unwrap();
+    omnistack::write::write_all(&tree, dir).unwrap();
 }
 
 fn rendered(catalog: &Catalog, spec: &Spec) -> Tree {
@@ -28,27 +28,14 @@ fn rendered(catalog: &Catalog, spec: &Spec) -> Tree {
 
 fn with(catalog: &Catalog, spec: &Spec, category: &str, ids: Vec<String>) -> Option<Spec> {
     let mut answers: Answers = spec.answers();
-    answers.insert(
-        category.to_owned(),
-        if ids.is_empty() {
-            vec!["none".into()]
-        } else {
-            ids
-        },
-    );
+    answers.insert(category.to_owned(), ids);
     resolve(catalog, &spec.name, &[&answers]).ok()
 }
 
 /// Every (start spec, category, provider) that `add` accepts, over presets + pairwise specs.
 fn additions(catalog: &Catalog) -> Vec<(Spec, String, String, Spec)> {
-    let mut starts = omnistack::matrix::pairwise(catalog);
-    let ids: Vec<&str> = catalog.categories.iter().map(|c| c.id.as_str()).collect();
-    for preset in omnistack::preset::builtin(&ids).unwrap() {
-        starts.push(resolve(catalog, "app", &[&preset.answers]).unwrap());
-    }
     let mut out = Vec::new();
-    for start in starts {
-        let start = resolve(catalog, "app", &[&start.answers()]).unwrap();
+    for (_, start) in omnistack::matrix::presets_and_pairwise(catalog, "app").unwrap() {
         for category in &catalog.categories {
             for provider in &category.providers {
                 if start.has(&category.id, &provider.id) {

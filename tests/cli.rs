@@ -430,3 +430,78 @@ fn an_interactive_session_asks_each_question_and_prints_the_equivalent_command()
     let recorded = std::fs::read_to_string(dir.path().join("my-svc/omnistack.toml")).unwrap();
     assert!(recorded.contains("database = \"postgres\""), "{recorded}");
 }
+
+#[test]
+fn new_formats_the_project_with_cargo_fmt_unless_told_not_to() {
+    let cargo_fmt = std::process::Command::new("cargo")
+        .args(["fmt", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !cargo_fmt {
+        eprintln!("skipped: `cargo fmt` is not installed on this machine");
+        return;
+    }
+    // A template that is not formatted the way rustfmt wants it.
+    let templates = tempfile::tempdir().unwrap();
+    common::copy_templates(templates.path());
+    let lib = templates.path().join("base/files/src/lib.rs.jinja");
+    let mut text = std::fs::read_to_string(&lib).unwrap();
+    text.push_str("\npub   fn   fmt_probe( )   {}\n");
+    std::fs::write(&lib, text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (extra, expected) in [
+        (None, "pub fn fmt_probe() {}"),
+        (Some("--no-fmt"), "pub   fn   fmt_probe( )   {}"),
+    ] {
+        omnistack()
+            .env("OMNISTACK_TEMPLATES", templates.path())
+            .current_dir(dir.path())
+            .args(["new", "app", "--yes", "--no-git", "--force"])
+            .args(extra)
+            .assert()
+            .success();
+        let lib = std::fs::read_to_string(dir.path().join("app/src/lib.rs")).unwrap();
+        assert!(lib.contains(expected), "{extra:?}: {lib}");
+    }
+}
+
+#[test]
+fn new_takes_one_flag_per_catalog_category() {
+    // A fixture provider in a multi-choice category that has none yet gives `new` its flag.
+    let templates = tempfile::tempdir().unwrap();
+    common::copy_templates(templates.path());
+    let fixture = templates.path().join("extras/fixture");
+    std::fs::create_dir_all(fixture.join("files")).unwrap();
+    std::fs::write(
+        fixture.join("manifest.toml"),
+        "id = \"fixture\"\nname = \"Fixture\"\ndescription = \"a fixture extra\"\n",
+    )
+    .unwrap();
+    let catalog =
+        omnistack::catalog::load(&omnistack::source::read_dir(templates.path()).unwrap()).unwrap();
+    let help = omnistack()
+        .env("OMNISTACK_TEMPLATES", templates.path())
+        .args(["new", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for category in &catalog.categories {
+        assert!(help.contains(&format!("--{} <", category.flag)), "{help}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (value, recorded) in [
+        ("fixture", "extras = [\"fixture\"]"),
+        ("none", "extras = []"),
+    ] {
+        omnistack()
+            .env("OMNISTACK_TEMPLATES", templates.path())
+            .current_dir(dir.path())
+            .args(["new", "app", "--yes", "--no-git", "--no-fmt", "--force"])
+            .args(["--db", "postgres", "--extras", value])
+            .assert()
+            .success();
+        let file = std::fs::read_to_string(dir.path().join("app/omnistack.toml")).unwrap();
+        assert!(file.contains("database = \"postgres\""), "{file}");
+        assert!(file.contains(recorded), "{value}: {file}");
+    }
+}

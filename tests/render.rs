@@ -20,14 +20,13 @@ fn spec(catalog: &Catalog, answers: &[(&str, &[&str])]) -> Spec {
     resolve(catalog, "demo-app", &[&answers]).unwrap()
 }
 
-/// Every combination the smoke matrix would build, plus every preset.
+/// Every preset and every combination the smoke matrix would build.
 fn all_specs(catalog: &Catalog) -> Vec<Spec> {
-    let mut specs = omnistack::matrix::pairwise(catalog);
-    let ids: Vec<&str> = catalog.categories.iter().map(|c| c.id.as_str()).collect();
-    for preset in omnistack::preset::builtin(&ids).unwrap() {
-        specs.push(resolve(catalog, "demo-app", &[&preset.answers]).unwrap());
-    }
-    specs
+    omnistack::matrix::presets_and_pairwise(catalog, "demo-app")
+        .unwrap()
+        .into_iter()
+        .map(|(_, spec)| spec)
+        .collect()
 }
 
 #[test]
@@ -75,7 +74,7 @@ fn no_file_dependency_env_var_or_marker_of_an_unchosen_provider_appears() {
             {
                 let who = format!("{} {} (spec {:?})", category.id, provider.id, spec.choices);
                 for path in provider.layer.files.keys() {
-                    let out = omnistack::render::output_path(path);
+                    let out = omnistack::template::output_path(path);
                     assert!(
                         !tree.contains_key(&out),
                         "{who}: its file {out} was generated"

@@ -8,7 +8,6 @@
 //! `CARGO_TARGET_DIR` (`OMNISTACK_SMOKE_TARGET`, default in the temp dir) so dependencies
 //! compile once. A failing project is kept on disk and its path printed.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -23,29 +22,16 @@ fn target_dir() -> PathBuf {
 }
 
 fn specs(catalog: &Catalog, scope: &str) -> Vec<(String, Spec)> {
-    let ids: Vec<&str> = catalog.categories.iter().map(|c| c.id.as_str()).collect();
-    let presets = omnistack::preset::builtin(&ids).unwrap();
-    let mut out = Vec::new();
-    for preset in &presets {
-        if scope == "all" || preset.name == "minimal" {
-            let name = format!("smoke-{}", preset.name);
-            out.push((
-                name.clone(),
-                omnistack::spec::resolve(catalog, &name, &[&preset.answers]).unwrap(),
-            ));
-        }
-    }
-    if scope == "all" {
-        let mut seen: BTreeSet<_> = out.iter().map(|(_, s)| s.choices.clone()).collect();
-        for (i, combo) in omnistack::matrix::pairwise(catalog).into_iter().enumerate() {
-            if seen.insert(combo.choices.clone()) {
-                let name = format!("smoke-combo-{}", i + 1);
-                let spec = omnistack::spec::resolve(catalog, &name, &[&combo.answers()]).unwrap();
-                out.push((name, spec));
-            }
-        }
-    }
-    out
+    omnistack::matrix::presets_and_pairwise(catalog, "app")
+        .unwrap()
+        .into_iter()
+        .filter(|(label, _)| scope == "all" || label == "minimal")
+        .map(|(label, spec)| {
+            let name = format!("smoke-{label}");
+            let spec = omnistack::spec::resolve(catalog, &name, &[&spec.answers()]).unwrap();
+            (name, spec)
+        })
+        .collect()
 }
 
 /// Runs one command in the project; on failure returns its output for the report.
@@ -110,7 +96,7 @@ fn generated_projects_pass_fmt_clippy_and_their_own_tests() {
         let dir = root.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let tree = omnistack::render::render(&catalog, spec).unwrap();
-        omnistack::tree::write_all(&tree, &dir).unwrap();
+        omnistack::write::write_all(&tree, &dir).unwrap();
         let result = step(&dir, spec, &["fmt", "--check"])
             .and_then(|()| {
                 step(
@@ -163,7 +149,8 @@ fn an_edited_default_project_still_passes_after_add() {
     let dir = root.path().join("smoke-edited");
     let spec = omnistack::spec::resolve(&catalog, "smoke-edited", &[]).unwrap();
     std::fs::create_dir_all(&dir).unwrap();
-    omnistack::tree::write_all(&omnistack::render::render(&catalog, &spec).unwrap(), &dir).unwrap();
+    omnistack::write::write_all(&omnistack::render::render(&catalog, &spec).unwrap(), &dir)
+        .unwrap();
 
     // A new route in its own module, wired into the router.
     std::fs::write(

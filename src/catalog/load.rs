@@ -9,7 +9,7 @@ use super::{
     Capability, Catalog, Category, Dependency, EnvVar, Kind, Layer, Provider, Requirement,
     SharedLayer,
 };
-use crate::source::Files;
+use crate::tree::Tree;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,7 +57,7 @@ struct Manifest {
 }
 
 /// Loads the catalog from a template tree and checks it for consistency.
-pub fn load(templates: &Files) -> Result<Catalog> {
+pub fn load(templates: &Tree) -> Result<Catalog> {
     let categories_src = text(templates, "categories.toml")?;
     let entries: CategoriesFile = toml::from_str(categories_src)
         .map_err(|e| anyhow!("templates/categories.toml: {}", e.message()))?;
@@ -137,7 +137,7 @@ pub fn load(templates: &Files) -> Result<Catalog> {
     Ok(catalog)
 }
 
-fn text<'a>(templates: &'a Files, path: &str) -> Result<&'a str> {
+fn text<'a>(templates: &'a Tree, path: &str) -> Result<&'a str> {
     let bytes = templates
         .get(path)
         .ok_or_else(|| anyhow!("templates/{path} is missing"))?;
@@ -145,7 +145,7 @@ fn text<'a>(templates: &'a Files, path: &str) -> Result<&'a str> {
 }
 
 /// Provider folder names below `templates/<category>/`.
-fn provider_dirs(templates: &Files, category: &str) -> BTreeSet<String> {
+fn provider_dirs(templates: &Tree, category: &str) -> BTreeSet<String> {
     let prefix = format!("{category}/");
     templates
         .keys()
@@ -154,7 +154,7 @@ fn provider_dirs(templates: &Files, category: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn layer(templates: &Files, dir: &str) -> Result<(Manifest, Layer)> {
+fn layer(templates: &Tree, dir: &str) -> Result<(Manifest, Layer)> {
     let path = format!("{dir}/manifest.toml");
     let manifest: Manifest = toml::from_str(text(templates, &path)?).map_err(|e| {
         let line = e.span().map(|s| {
@@ -169,7 +169,7 @@ fn layer(templates: &Files, dir: &str) -> Result<(Manifest, Layer)> {
             e.message()
         )
     })?;
-    let below = |sub: &str| -> Files {
+    let below = |sub: &str| -> Tree {
         let prefix = format!("{dir}/{sub}/");
         templates
             .iter()
@@ -205,7 +205,7 @@ pub fn line_of(src: &str, offset: usize) -> usize {
     src[..offset.min(src.len())].matches('\n').count() + 1
 }
 
-fn provider(templates: &Files, category: &str, id: &str) -> Result<Provider> {
+fn provider(templates: &Tree, category: &str, id: &str) -> Result<Provider> {
     let dir = format!("{category}/{id}");
     let (manifest, layer) = layer(templates, &dir)?;
     let here = format!("templates/{dir}/manifest.toml");
@@ -254,7 +254,7 @@ fn provider(templates: &Files, category: &str, id: &str) -> Result<Provider> {
     })
 }
 
-fn shared_layer(templates: &Files, id: &str) -> Result<SharedLayer> {
+fn shared_layer(templates: &Tree, id: &str) -> Result<SharedLayer> {
     let dir = format!("shared/{id}");
     let (manifest, layer) = layer(templates, &dir)?;
     let here = format!("templates/{dir}/manifest.toml");
@@ -346,7 +346,9 @@ fn validate(catalog: &Catalog) -> Result<()> {
     for (owner, layer) in catalog.layers() {
         for used in &layer.uses {
             if !catalog.shared.contains_key(used) {
-                bail!("{owner}: uses unknown shared layer \"{used}\" (no templates/shared/{used}/)");
+                bail!(
+                    "{owner}: uses unknown shared layer \"{used}\" (no templates/shared/{used}/)"
+                );
             }
             if owner.starts_with("shared ") {
                 bail!("{owner}: a shared layer cannot use another shared layer");
@@ -379,7 +381,11 @@ fn validate(catalog: &Catalog) -> Result<()> {
             let Some(declared) = slots_of.get(&target) else {
                 bail!("{here}: no layer renders {target} from a template, so it has no slots");
             };
-            if layer.files.keys().any(|p| crate::template::output_path(p) == target) {
+            if layer
+                .files
+                .keys()
+                .any(|p| crate::template::output_path(p) == target)
+            {
                 bail!("{here}: a layer fills slots of other layers' files, not of its own");
             }
             let blocks = crate::template::defined_blocks(src);

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 pub use dependency::Dependency;
 pub use load::{line_of, load};
 
-use crate::source::Files;
+use crate::tree::Tree;
 
 /// How many providers a category takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -95,10 +95,10 @@ pub struct Layer {
     /// Shared layers (`templates/shared/<id>/`) this layer pulls in.
     pub uses: Vec<String>,
     /// Template files by their path below the layer's `files/`.
-    pub files: Files,
+    pub files: Tree,
     /// What this layer puts into other layers' slots: `slots/<path>` holds one
     /// `{% block name %}` per slot it fills in the file rendered at `<path>`.
-    pub slots: Files,
+    pub slots: Tree,
 }
 
 /// An environment variable the generated project reads.

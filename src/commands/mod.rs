@@ -11,18 +11,18 @@ use anyhow::Result;
 
 use crate::catalog::Catalog;
 use crate::cli::{Cli, Command};
+use crate::spec::Change;
 
-/// Runs a parsed command line.
-pub fn run(cli: Cli) -> Result<ExitCode> {
-    let catalog = load_catalog()?;
+/// Runs a command line parsed with `Cli::parse_for(Some(catalog), ..)`.
+pub fn run(catalog: &Catalog, cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::New(args) => new::run(&catalog, *args),
-        Command::Add(args) => change::run(&catalog, &args, change::Mode::Add),
-        Command::Remove(args) => change::run(&catalog, &args, change::Mode::Remove),
-        Command::List => list::run(&catalog),
-        Command::Presets => presets::run(&catalog),
+        Command::New(args) => new::run(catalog, *args),
+        Command::Add(args) => change::run(catalog, &args, Change::Add),
+        Command::Remove(args) => change::run(catalog, &args, Change::Remove),
+        Command::List => list::run(catalog),
+        Command::Presets => presets::run(catalog),
         Command::SupersetManifest => {
-            print!("{}", crate::render::superset_manifest(&catalog)?);
+            print!("{}", crate::render::superset_manifest(catalog)?);
             Ok(ExitCode::SUCCESS)
         }
     }

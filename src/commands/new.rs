@@ -6,11 +6,12 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::Result;
 use console::style;
 
-use crate::catalog::{Catalog, Kind};
+use crate::catalog::Catalog;
 use crate::cli::NewArgs;
 use crate::spec::{Answers, Spec};
-use crate::tree::{Existing, Tree};
+use crate::tree::Tree;
 use crate::usage;
+use crate::write::Existing;
 
 pub fn run(catalog: &Catalog, args: NewArgs) -> Result<ExitCode> {
     let preset = match &args.preset {
@@ -18,11 +19,11 @@ pub fn run(catalog: &Catalog, args: NewArgs) -> Result<ExitCode> {
         None => None,
     };
     let mut flags = Answers::new();
-    for (flag, values) in args.category_flags() {
-        let category = catalog.category_by_flag(flag).ok_or_else(|| {
-            usage!("--{flag}: this version of omnistack has no providers for it yet")
-        })?;
-        flags.insert(category.id.clone(), values.to_vec());
+    for (flag, values) in &args.category_flags {
+        let category = catalog
+            .category_by_flag(flag)
+            .ok_or_else(|| usage!("--{flag}: not a category of this catalog"))?;
+        flags.insert(category.id.clone(), values.clone());
     }
 
     let interactive = !args.yes && crate::prompt::is_interactive();
@@ -68,7 +69,7 @@ pub fn run(catalog: &Catalog, args: NewArgs) -> Result<ExitCode> {
     } else {
         Existing::Refuse
     };
-    crate::tree::write_new(&tree, &target, existing)?;
+    crate::write::write_new(&tree, &target, existing)?;
     println!(
         "{} {} ({} files)",
         style("Created").green().bold(),
@@ -96,13 +97,11 @@ pub fn run(catalog: &Catalog, args: NewArgs) -> Result<ExitCode> {
 pub fn equivalent_command(catalog: &Catalog, spec: &Spec, args: &NewArgs) -> String {
     let mut parts = vec!["omnistack".to_owned(), "new".to_owned(), spec.name.clone()];
     for category in &catalog.categories {
-        let chosen = &spec.choices[&category.id];
-        let value = if chosen.is_empty() && category.kind == Kind::Many {
-            "none".to_owned()
-        } else {
-            chosen.join(",")
-        };
-        parts.push(format!("--{} {value}", category.flag));
+        parts.push(format!(
+            "--{} {}",
+            category.flag,
+            spec.shown(&category.id).join(",")
+        ));
     }
     if let Some(out) = &args.output {
         parts.push(format!("--output {}", out.display()));
@@ -111,9 +110,10 @@ pub fn equivalent_command(catalog: &Catalog, spec: &Spec, args: &NewArgs) -> Str
     parts.join(" ")
 }
 
-fn tool_available(tool: &str, arg: &str) -> bool {
+/// Whether `tool args...` runs and succeeds (each argument passed separately).
+fn tool_available(tool: &str, args: &[&str]) -> bool {
     Command::new(tool)
-        .arg(arg)
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -122,7 +122,7 @@ fn tool_available(tool: &str, arg: &str) -> bool {
 
 /// Best effort: templates are already formatted; this keeps the promise if a user edited them.
 fn cargo_fmt(dir: &Path) {
-    if !tool_available("cargo", "fmt --version") && !tool_available("rustfmt", "--version") {
+    if !tool_available("cargo", &["fmt", "--version"]) {
         return;
     }
     let status = Command::new("cargo")
@@ -138,7 +138,7 @@ fn cargo_fmt(dir: &Path) {
 
 /// `git init` + initial commit, unless git is missing or the target is inside a work tree.
 fn git_init(dir: &Path) {
-    if !tool_available("git", "--version") {
+    if !tool_available("git", &["--version"]) {
         eprintln!("note: git not found; skipped `git init`");
         return;
     }
@@ -208,6 +208,23 @@ fn print_next_steps(catalog: &Catalog, spec: &Spec, target: &Path, tree: &Tree) 
     for (_, layer) in layers {
         for step in &layer.next_steps {
             println!("  {step}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_checks_pass_each_argument_separately() {
+        // cargo runs this test, so it is on PATH.
+        assert!(tool_available("cargo", &["--version"]));
+        // One argument "fmt --version" is no cargo subcommand: the old check always failed.
+        assert!(!tool_available("cargo", &["fmt --version"]));
+        // The rustfmt component ships `rustfmt` and `cargo fmt` together.
+        if tool_available("rustfmt", &["--version"]) {
+            assert!(tool_available("cargo", &["fmt", "--version"]));
         }
     }
 }

@@ -12,13 +12,11 @@ pub fn run(catalog: &Catalog) -> Result<ExitCode> {
         let spec = crate::spec::resolve(catalog, "app", &[&preset.answers])?;
         println!("{} — {}", style(&preset.name).bold(), preset.description);
         for category in &catalog.categories {
-            let chosen = &spec.choices[&category.id];
-            let shown = if chosen.is_empty() {
-                "none".to_owned()
-            } else {
-                chosen.join(", ")
-            };
-            println!("    {:<14} {shown}", category.id);
+            println!(
+                "    {:<14} {}",
+                category.id,
+                spec.shown(&category.id).join(", ")
+            );
         }
         println!();
     }

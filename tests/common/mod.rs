@@ -2,10 +2,10 @@
 
 #![allow(dead_code)] // each test binary uses a different subset of these helpers
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use assert_cmd::Command;
+use omnistack::tree::Tree;
 
 /// The `omnistack` binary with a clean environment for templates.
 pub fn omnistack() -> Command {
@@ -15,7 +15,7 @@ pub fn omnistack() -> Command {
 }
 
 /// Every file below `root` (relative path → bytes), skipping `.git`.
-pub fn read_tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
+pub fn read_tree(root: &Path) -> Tree {
     walkdir::WalkDir::new(root)
         .into_iter()
         .filter_entry(|e| e.file_name() != ".git")

@@ -40,7 +40,7 @@ struct ProviderView {
 }
 
 /// The layers of a spec in catalog order: base first, then each chosen provider, each
-/// preceded by the shared layers it uses that no earlier provider pulled in.
+/// preceded by the shared layers it uses (and those use) that no earlier provider pulled in.
 pub fn layers<'a>(catalog: &'a Catalog, spec: &Spec) -> Vec<(String, &'a Layer)> {
     let mut out = vec![("base".to_owned(), &catalog.base)];
     let mut pulled: Vec<&str> = Vec::new();
@@ -50,18 +50,31 @@ pub fn layers<'a>(catalog: &'a Catalog, spec: &Spec) -> Vec<(String, &'a Layer)>
             .iter()
             .filter(|p| spec.has(&category.id, &p.id))
         {
-            for used in &provider.layer.uses {
-                if !pulled.contains(&used.as_str())
-                    && let Some(shared) = catalog.shared.get(used)
-                {
-                    pulled.push(used);
-                    out.push((format!("shared: {used}"), &shared.layer));
-                }
-            }
+            pull_shared(catalog, &provider.layer.uses, &mut pulled, &mut out);
             out.push((format!("{}: {}", category.id, provider.id), &provider.layer));
         }
     }
     out
+}
+
+/// Appends the shared layers `uses` names, each after the shared layers it uses itself.
+/// The catalog refuses cycles, so this terminates.
+fn pull_shared<'a>(
+    catalog: &'a Catalog,
+    uses: &'a [String],
+    pulled: &mut Vec<&'a str>,
+    out: &mut Vec<(String, &'a Layer)>,
+) {
+    for used in uses {
+        if pulled.contains(&used.as_str()) {
+            continue;
+        }
+        if let Some(shared) = catalog.shared.get(used) {
+            pulled.push(used);
+            pull_shared(catalog, &shared.layer.uses, pulled, out);
+            out.push((format!("shared: {used}"), &shared.layer));
+        }
+    }
 }
 
 /// The capabilities of a spec: each category's declared defaults, overridden by its chosen

@@ -83,14 +83,11 @@ fn shared_layers_name_no_provider_in_their_templates() {
                 }
             }
         }
-        let users: Vec<String> = catalog
-            .categories
+        let used = catalog
+            .layers()
             .iter()
-            .flat_map(|c| &c.providers)
-            .filter(|p| p.layer.uses.contains(id))
-            .map(|p| format!("{} {}", p.category, p.id))
-            .collect();
-        if users.is_empty() {
+            .any(|(_, layer)| layer.uses.contains(id));
+        if !used {
             problems.push(format!(
                 "shared/{id}: no provider uses it, so it is never generated"
             ));

@@ -350,10 +350,11 @@ fn validate(catalog: &Catalog) -> Result<()> {
                     "{owner}: uses unknown shared layer \"{used}\" (no templates/shared/{used}/)"
                 );
             }
-            if owner.starts_with("shared ") {
-                bail!("{owner}: a shared layer cannot use another shared layer");
-            }
         }
+    }
+    for id in catalog.shared.keys() {
+        let mut path = vec![id.as_str()];
+        check_no_cycle(catalog, &mut path)?;
     }
     // Every template must parse, every slot contribution must name a slot of its target, and
     // dependency merges must be possible for any selection.
@@ -416,6 +417,23 @@ fn validate(catalog: &Catalog) -> Result<()> {
             }
             versions.insert(name.clone(), (dep.version.clone(), owner.clone()));
         }
+    }
+    Ok(())
+}
+
+/// A shared layer may use others, but never (through others) itself.
+fn check_no_cycle<'a>(catalog: &'a Catalog, path: &mut Vec<&'a str>) -> Result<()> {
+    let last = path.last().copied().expect("path starts with a layer");
+    for used in &catalog.shared[last].layer.uses {
+        if path.contains(&used.as_str()) {
+            bail!(
+                "templates/shared: the layers use each other in a cycle: {} -> {used}",
+                path.join(" -> ")
+            );
+        }
+        path.push(used);
+        check_no_cycle(catalog, path)?;
+        path.pop();
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ async fn ready_reports_each_dependency() {
     let response = app.get("/health/ready", None).await;
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.body["database"]["status"], "ok");
-    // A shared cache store that is unreachable leaves the app degraded, not down.
+    // A shared store that is unreachable leaves the app degraded, not down.
     let cache = response.body["cache"]["status"].as_str().unwrap_or("ok");
     let expected = if cache == "ok" { "ok" } else { "degraded" };
     assert_eq!(response.body["status"], expected, "{response:?}");

@@ -8,14 +8,14 @@
 //! frontends' origins (the SDKs' `authorizedParties`); `sub` is the user id (`user_...`).
 //! Session tokens carry no `aud`.
 
-use super::jwks::{JwksCache, JwksUrl, http_client};
+use super::jwks::{Fetcher, JwksCache, JwksUrl};
 use super::{Rules, TokenVerifier};
 use crate::config::AuthConfig;
 
 impl TokenVerifier {
     /// A verifier for session tokens of the configured Clerk instance.
     pub fn new(config: &AuthConfig) -> Self {
-        let keys = JwksUrl::new(http_client(), config.jwks_url.clone());
+        let keys = JwksUrl::new(Fetcher::default(), config.jwks_url.clone());
         Self::with_rules(
             JwksCache::new(keys, config.refresh_cooldown),
             Rules {

@@ -10,7 +10,7 @@ use anyhow::{Context, ensure};
 use reqwest::Url;
 use tokio::sync::OnceCell;
 
-use super::jwks::{BoxFuture, Fetched, JwksCache, KeySource, fetch_json, http_client};
+use super::jwks::{BoxFuture, Fetched, Fetcher, JwksCache, KeySource};
 use super::{Rules, TokenVerifier};
 use crate::config::AuthConfig;
 
@@ -18,7 +18,7 @@ impl TokenVerifier {
     /// A verifier for tokens of `OIDC_ISSUER` meant for `OIDC_AUDIENCE`.
     pub fn new(config: &AuthConfig) -> Self {
         let source = Discovery {
-            client: http_client(),
+            fetcher: Fetcher::default(),
             issuer: config.issuer.clone(),
             jwks_uri: OnceCell::new(),
         };
@@ -33,9 +33,10 @@ impl TokenVerifier {
     }
 }
 
-/// Keys found through the issuer's discovery document (read once, on the first fetch).
+/// Keys found through the issuer's discovery document (read once, on the first fetch); both
+/// documents are the issuer's, so they share one [`Fetcher`] and its breaker.
 struct Discovery {
-    client: reqwest::Client,
+    fetcher: Fetcher,
     issuer: String,
     jwks_uri: OnceCell<String>,
 }
@@ -46,7 +47,7 @@ impl Discovery {
             "{}/.well-known/openid-configuration",
             self.issuer.trim_end_matches('/')
         );
-        let document = fetch_json(&self.client, &url).await?.body;
+        let document = self.fetcher.fetch_json(&url).await?.body;
         ensure!(
             document["issuer"].as_str() == Some(&self.issuer),
             "{url} describes issuer {}, not {}",
@@ -80,7 +81,7 @@ impl KeySource for Discovery {
     fn fetch(&self) -> BoxFuture<'_, anyhow::Result<Fetched>> {
         Box::pin(async move {
             let jwks_uri = self.jwks_uri.get_or_try_init(|| self.jwks_uri()).await?;
-            fetch_json(&self.client, jwks_uri).await
+            self.fetcher.fetch_json(jwks_uri).await
         })
     }
 }

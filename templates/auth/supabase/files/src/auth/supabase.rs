@@ -9,7 +9,7 @@
 
 use jsonwebtoken::DecodingKey;
 
-use super::jwks::{JwksCache, JwksUrl, http_client};
+use super::jwks::{Fetcher, JwksCache, JwksUrl};
 use super::{Rules, TokenVerifier};
 use crate::config::AuthConfig;
 
@@ -21,7 +21,7 @@ impl TokenVerifier {
     /// A verifier for user access tokens of the project at `SUPABASE_URL`.
     pub fn new(config: &AuthConfig) -> Self {
         let issuer = format!("{}/auth/v1", config.url);
-        let keys = JwksUrl::new(http_client(), format!("{issuer}/.well-known/jwks.json"));
+        let keys = JwksUrl::new(Fetcher::default(), format!("{issuer}/.well-known/jwks.json"));
         Self::with_rules(
             JwksCache::new(keys, config.refresh_cooldown),
             Rules {

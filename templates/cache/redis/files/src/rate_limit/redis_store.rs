@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use redis::Script;
 
-use super::{BoxFuture, Decision, LocalStore, Policy, RateLimitStore};
-use crate::cache::RedisConnection;
+use super::{BoxFuture, Decision, LocalStore, Policy, RateLimitStore, RedisConnection};
 
 /// Counters under `<prefix>:rl:<policy>:<who>`.
 #[derive(Clone)]

@@ -247,50 +247,63 @@ pub fn glued_lines(source: &str) -> Vec<usize> {
     out
 }
 
-/// `text` with every `{% %}` and `{# #}` tag removed (an expression `{{ }}` prints text).
-fn without_tags(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find('{') {
+/// A piece of template source: plain text, or a tag with its opening kind (`%`, `{`, `#`)
+/// and its body.
+enum Piece<'a> {
+    Text(&'a str),
+    Tag(char, &'a str),
+}
+
+/// Splits template source into text and tags; an unclosed tag ends the scan.
+fn pieces(source: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = source;
+    // Where to look for the next `{` in `rest`: past braces that open no tag.
+    let mut offset = 0;
+    while let Some(found) = rest[offset..].find('{') {
+        let start = offset + found;
         let close = match rest[start..].chars().nth(1) {
             Some('%') => "%}",
+            Some('{') => "}}",
             Some('#') => "#}",
             _ => {
-                out.push_str(&rest[..=start]);
-                rest = &rest[start + 1..];
+                offset = start + 1;
                 continue;
             }
         };
-        out.push_str(&rest[..start]);
-        match rest[start + 2..].find(close) {
-            Some(end) => rest = &rest[start + 2 + end + 2..],
-            None => return out,
-        }
+        let kind = rest[start + 1..].chars().next().expect("matched above");
+        out.push(Piece::Text(&rest[..start]));
+        let Some(len) = rest[start + 2..].find(close) else {
+            return out;
+        };
+        out.push(Piece::Tag(kind, &rest[start + 2..start + 2 + len]));
+        rest = &rest[start + 2 + len + 2..];
+        offset = 0;
     }
-    out.push_str(rest);
+    out.push(Piece::Text(rest));
     out
+}
+
+/// `text` with every `{% %}` and `{# #}` tag removed (an expression `{{ }}` prints text).
+fn without_tags(text: &str) -> String {
+    pieces(text)
+        .into_iter()
+        .filter_map(|p| match p {
+            Piece::Text(t) => Some(t.to_owned()),
+            Piece::Tag('{', body) => Some(format!("{{{{{body}}}}}")),
+            Piece::Tag(..) => None,
+        })
+        .collect()
 }
 
 /// What the expressions of a template mention: the string literals and the bare identifiers
 /// (not attributes after a `.`) inside its `{% %}` and `{{ }}` tags, in order.
 pub fn tag_words(source: &str) -> Vec<String> {
     let mut words = Vec::new();
-    let mut rest = source;
-    while let Some(start) = rest.find('{') {
-        let close = match rest[start..].chars().nth(1) {
-            Some('%') => "%}",
-            Some('{') => "}}",
-            _ => {
-                rest = &rest[start + 1..];
-                continue;
-            }
-        };
-        let body_start = start + 2;
-        let Some(len) = rest[body_start..].find(close) else {
-            break;
-        };
-        words_of_expression(&rest[body_start..body_start + len], &mut words);
-        rest = &rest[body_start + len + 2..];
+    for piece in pieces(source) {
+        if let Piece::Tag('%' | '{', body) = piece {
+            words_of_expression(body, &mut words);
+        }
     }
     words
 }

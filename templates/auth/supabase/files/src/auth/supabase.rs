@@ -21,7 +21,10 @@ impl TokenVerifier {
     /// A verifier for user access tokens of the project at `SUPABASE_URL`.
     pub fn new(config: &AuthConfig) -> Self {
         let issuer = format!("{}/auth/v1", config.url);
-        let keys = JwksUrl::new(Fetcher::default(), format!("{issuer}/.well-known/jwks.json"));
+        let keys = JwksUrl::new(
+            Fetcher::default(),
+            format!("{issuer}/.well-known/jwks.json"),
+        );
         Self::with_rules(
             JwksCache::new(keys, config.refresh_cooldown),
             Rules {

@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::tree::Tree;
+use crate::usage;
 
 /// What happens to one path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -143,6 +144,38 @@ pub fn read_disk<'a>(
     Ok(out)
 }
 
+/// Refuses (a usage error, before anything is written) when writing or removing one of
+/// `paths` would touch something outside `root`: a directory or file symlink in the project
+/// that leads elsewhere, or one that leads nowhere.
+pub fn check_contained<'a>(root: &Path, paths: impl IntoIterator<Item = &'a str>) -> Result<()> {
+    let real_root = root
+        .canonicalize()
+        .with_context(|| format!("resolving {}", root.display()))?;
+    for path in paths {
+        let dest = root.join(path);
+        // The deepest part of the path that exists decides where the rest would be created.
+        let existing = dest
+            .ancestors()
+            .find(|p| p.symlink_metadata().is_ok())
+            .unwrap_or(root);
+        let resolved = existing.canonicalize().map_err(|e| {
+            usage!(
+                "cannot change {path}: {} cannot be resolved ({e}); a dangling symlink? nothing was written",
+                existing.display()
+            )
+        })?;
+        if !resolved.starts_with(&real_root) {
+            return Err(usage!(
+                "cannot change {path}: {} leads to {}, outside the project {} (a symlink); nothing was written",
+                existing.display(),
+                resolved.display(),
+                real_root.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Writes the plan. Each file is written to a temporary file beside it and renamed over the
 /// original, so an interruption leaves every file either old or new, never truncated. `last`
 /// (the project file) is written after everything else succeeded.
@@ -168,8 +201,13 @@ pub fn apply(root: &Path, changes: &[FileChange], last: &str) -> Result<()> {
 fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
     let dir = dest.parent().context("file without a parent directory")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".omnistack-")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".omnistack-");
+    // A new file gets the mode a plain file creation gives (0666 less the umask), not
+    // tempfile's 0600; an existing file's permissions are copied below.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder
         .tempfile_in(dir)
         .with_context(|| format!("writing into {}", dir.display()))?;
     std::io::Write::write_all(&mut tmp, bytes)?;

@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 
+use crate::catalog::Catalog;
 use crate::usage;
 
 /// Rust keywords (all editions, including reserved ones) and names Cargo or Rust reserve.
@@ -104,6 +105,30 @@ pub fn validate(name: &str) -> Result<()> {
         return Err(usage!(
             "invalid project name \"{name}\": it must not end with '-' or '_'"
         ));
+    }
+    Ok(())
+}
+
+/// `validate`, plus: the name must not be the crate name of a dependency any layer of `catalog`
+/// declares (dependencies and dev-dependencies, `-` and `_` being the same to Cargo). The
+/// project's library would be a second crate of that name next to the dependency, and the
+/// project would not compile (E0464). Every layer counts, not only the chosen ones, so a later
+/// `omnistack add` cannot bring the clash in.
+pub fn validate_for(catalog: &Catalog, name: &str) -> Result<()> {
+    validate(name)?;
+    let own = crate_name(name);
+    for (layer, deps) in catalog.layers() {
+        let clash = deps
+            .dependencies
+            .keys()
+            .chain(deps.dev_dependencies.keys())
+            .find(|dep| crate_name(dep) == own);
+        if let Some(dep) = clash {
+            let sep = if name.contains('_') { '_' } else { '-' };
+            return Err(usage!(
+                "invalid project name \"{name}\": it clashes with the dependency `{dep}` of {layer}; a project cannot be named after a crate it may depend on (two crates named `{own}` would not compile), choose another name such as \"{name}{sep}app\""
+            ));
+        }
     }
     Ok(())
 }

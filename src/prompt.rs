@@ -6,18 +6,20 @@ use anyhow::Result;
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Input, MultiSelect, Select};
 
-use crate::catalog::{Category, Kind};
+use crate::catalog::{Catalog, Category, Kind};
 
 /// Prompts run only when both stdin and stderr (where dialoguer draws) are terminals.
 pub fn is_interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// Asks for the project name until it is valid.
-pub fn project_name() -> Result<String> {
+/// Asks for the project name until it is valid (for this catalog's dependencies too).
+pub fn project_name(catalog: &Catalog) -> Result<String> {
     Ok(Input::<String>::with_theme(&ColorfulTheme::default())
         .with_prompt("Project name")
-        .validate_with(|name: &String| crate::names::validate(name).map_err(|e| e.to_string()))
+        .validate_with(|name: &String| {
+            crate::names::validate_for(catalog, name).map_err(|e| e.to_string())
+        })
         .interact_text()?)
 }
 

@@ -150,7 +150,7 @@ impl Spec {
 
 /// Layers `layers` (highest precedence first) over the catalog defaults and validates.
 pub fn resolve(catalog: &Catalog, name: &str, layers: &[&Answers]) -> Result<Spec> {
-    crate::names::validate(name)?;
+    crate::names::validate_for(catalog, name)?;
     for answers in layers {
         for key in answers.keys() {
             if catalog.category(key).is_none() {

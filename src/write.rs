@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::project_file::FILE_NAME;
 use crate::tree::Tree;
 use crate::usage;
 
@@ -12,6 +13,8 @@ use crate::usage;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Existing {
     Refuse,
+    /// Replace it, but only when it is a generated project (it holds `omnistack.toml`): any
+    /// other non-empty directory (a repository, someone's notes) is refused.
     Replace,
 }
 
@@ -36,6 +39,13 @@ pub fn write_new(tree: &Tree, target: &Path, existing: Existing) -> Result<()> {
         }
         Err(e) => return Err(usage!("cannot read {}: {e}", target.display())),
     };
+    if occupied && !is_project(&target) {
+        // Not even --force: it could be a repository or anyone's files.
+        return Err(usage!(
+            "{} already exists, is not empty and is not an omnistack project (no {FILE_NAME}); omnistack writes only into an empty directory or, with --force, over a project it generated: move it away or choose another --output",
+            target.display()
+        ));
+    }
     if occupied && existing == Existing::Refuse {
         return Err(usage!(
             "{} already exists and is not empty; use --force to replace it",
@@ -99,6 +109,11 @@ pub fn write_all(tree: &Tree, root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether `dir` holds an `omnistack.toml` (a regular file, not a symlink to one).
+fn is_project(dir: &Path) -> bool {
+    std::fs::symlink_metadata(dir.join(FILE_NAME)).is_ok_and(|m| m.is_file())
+}
+
 fn absolute(path: &Path) -> Result<PathBuf> {
     Ok(if path.is_absolute() {
         path.to_path_buf()
@@ -146,6 +161,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let target = tmp.path().join("app");
         std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join(FILE_NAME), "").unwrap();
         std::fs::write(target.join("keep.txt"), "mine").unwrap();
         write_new(
             &tree(&[("a", "1"), ("a/b", "2")]),
@@ -165,9 +181,33 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let target = tmp.path().join("app");
         std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join(FILE_NAME), "").unwrap();
         std::fs::write(target.join("old.txt"), "old").unwrap();
         write_new(&tree(&[("src/new.rs", "new")]), &target, Existing::Replace).unwrap();
         assert_eq!(entries(&target), vec!["src"]);
+        assert_eq!(entries(tmp.path()), vec!["app"]);
+    }
+
+    #[test]
+    fn replace_refuses_a_directory_that_is_not_a_project() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("app");
+        std::fs::create_dir_all(target.join(".git")).unwrap();
+        std::fs::write(target.join("notes.txt"), "mine").unwrap();
+        // A symlinked omnistack.toml does not make a directory a project.
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("/dev/null", target.join(FILE_NAME)).unwrap();
+        let err =
+            write_new(&tree(&[("src/new.rs", "new")]), &target, Existing::Replace).unwrap_err();
+        assert!(
+            err.to_string().contains("is not an omnistack project"),
+            "{err}"
+        );
+        let mut expected = vec![".git", "notes.txt"];
+        if cfg!(unix) {
+            expected.push(FILE_NAME);
+        }
+        assert_eq!(entries(&target), expected);
         assert_eq!(entries(tmp.path()), vec!["app"]);
     }
 }

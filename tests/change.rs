@@ -449,3 +449,139 @@ fn a_change_that_breaks_a_requirement_is_refused() {
         ));
     assert_eq!(read_tree(&dir), before);
 }
+
+/// A default project in `tmp/app` and the first other auth provider `add` accepts for it.
+#[cfg(unix)]
+fn project_and_another_auth(tmp: &Path) -> (std::path::PathBuf, String) {
+    let catalog = catalog();
+    let spec = resolve(&catalog, "app", &[]).unwrap();
+    let provider = catalog
+        .category("auth")
+        .expect("an auth category")
+        .providers
+        .iter()
+        .map(|p| p.id.clone())
+        .find(|id| {
+            !spec.has("auth", id) && with(&catalog, &spec, "auth", vec![id.clone()]).is_some()
+        })
+        .expect("a second auth provider");
+    let dir = tmp.join("app");
+    generate(&catalog, &spec, &dir);
+    (dir, provider)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_leading_out_of_the_project_is_refused_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, provider) = project_and_another_auth(tmp.path());
+    // src/auth is a symlink to a directory outside the project.
+    let outside = tmp.path().join("elsewhere");
+    std::fs::rename(dir.join("src/auth"), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("src/auth")).unwrap();
+    std::fs::write(outside.join("unrelated.txt"), "not yours\n").unwrap();
+    let project_before = read_tree(&dir);
+    let outside_before = read_tree(&outside);
+    assert!(!outside_before.is_empty());
+
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let out = omnistack()
+            .current_dir(&dir)
+            .args(["add", "auth", &provider])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains("outside the project"), "{stderr}");
+        assert!(stderr.contains("src/auth"), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert_eq!(read_tree(&outside), outside_before, "files changed outside");
+        assert_eq!(
+            read_tree(&dir),
+            project_before,
+            "files changed in the project"
+        );
+    }
+    assert!(
+        std::fs::symlink_metadata(dir.join("src/auth"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+
+    // A file symlink leading out is refused too.
+    std::fs::remove_file(dir.join("src/auth")).unwrap();
+    std::fs::rename(&outside, dir.join("src/auth")).unwrap();
+    std::fs::remove_file(dir.join("src/auth/unrelated.txt")).unwrap();
+    let cargo_toml = tmp.path().join("Cargo.toml.outside");
+    std::fs::rename(dir.join("Cargo.toml"), &cargo_toml).unwrap();
+    std::os::unix::fs::symlink(&cargo_toml, dir.join("Cargo.toml")).unwrap();
+    let before = std::fs::read(&cargo_toml).unwrap();
+    let out = run_in(&dir, &["add", "auth", &provider]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("Cargo.toml"), "{stderr}");
+    assert_eq!(std::fs::read(&cargo_toml).unwrap(), before);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_within_the_project_is_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, provider) = project_and_another_auth(tmp.path());
+    std::fs::rename(dir.join("src/auth"), dir.join("auth-real")).unwrap();
+    std::os::unix::fs::symlink("../auth-real", dir.join("src/auth")).unwrap();
+    let out = run_in(&dir, &["add", "auth", &provider]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(dir.join("omnistack.toml"))
+            .unwrap()
+            .contains(&provider)
+    );
+}
+
+/// Files `add` creates get the mode a plain file creation gives under the caller's umask;
+/// files it replaces keep theirs.
+#[cfg(unix)]
+#[test]
+fn added_files_get_the_umask_mode_and_replaced_files_keep_theirs() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = a_switch();
+    let (base, new) = s.trees();
+    let added: Vec<&String> = new.keys().filter(|p| !base.contains_key(*p)).collect();
+    assert!(!added.is_empty(), "the switch adds no file");
+    let (updated, _) = changed_file(&base, &new);
+    let bin = assert_cmd::cargo::cargo_bin("omnistack");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for (umask, expected) in [("022", 0o644), ("027", 0o640)] {
+        let tmp = s.project();
+        let kept = tmp.path().join(&updated);
+        std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o751)).unwrap();
+        let out = std::process::Command::new("sh")
+            .args(["-c", &format!("umask {umask} && exec \"$0\" \"$@\"")])
+            .arg(&bin)
+            .args(args(&s))
+            .env_remove("OMNISTACK_TEMPLATES")
+            .current_dir(tmp.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for path in &added {
+            assert_eq!(
+                mode(&tmp.path().join(path)),
+                expected,
+                "umask {umask}: {path}"
+            );
+        }
+        assert_eq!(mode(&kept), 0o751, "umask {umask}: {updated} lost its mode");
+    }
+}

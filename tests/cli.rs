@@ -172,17 +172,38 @@ fn an_existing_non_empty_directory_is_kept_without_force() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
+    // Not a project: --force would not replace it either, so the message does not offer it.
+    assert!(
+        stderr.contains("already exists, is not empty and is not an omnistack project"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("use --force"), "{stderr}");
+    assert_eq!(read_tree(&dir.path().join("app")).len(), 1);
+
+    // A generated project is kept too, and --force is offered.
+    std::fs::write(dir.path().join("app/omnistack.toml"), "").unwrap();
+    let out = omnistack()
+        .current_dir(dir.path())
+        .args(["new", "app", "--yes", "--no-git"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("already exists and is not empty; use --force"),
         "{stderr}"
     );
-    assert_eq!(read_tree(&dir.path().join("app")).len(), 1);
+    assert_eq!(read_tree(&dir.path().join("app")).len(), 2);
 }
 
 #[test]
-fn force_replaces_an_existing_directory() {
+fn force_replaces_an_existing_project() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("app")).unwrap();
+    omnistack()
+        .current_dir(dir.path())
+        .args(["new", "app", "--yes", "--no-git", "--no-fmt"])
+        .assert()
+        .success();
     std::fs::write(dir.path().join("app/notes.txt"), "old").unwrap();
     omnistack()
         .current_dir(dir.path())
@@ -201,6 +222,117 @@ fn force_replaces_an_existing_directory() {
         vec!["app"],
         "staging or backup directories left behind"
     );
+}
+
+#[test]
+fn force_refuses_a_directory_that_is_not_an_omnistack_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    std::fs::create_dir_all(app.join(".git")).unwrap();
+    std::fs::write(app.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(app.join("notes.txt"), "mine").unwrap();
+    let out = omnistack()
+        .current_dir(dir.path())
+        .args(["new", "app", "--yes", "--no-git", "--no-fmt", "--force"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is not an omnistack project (no omnistack.toml)"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    let git = std::fs::read_to_string(app.join(".git/HEAD")).unwrap();
+    assert_eq!(git, "ref: refs/heads/main\n");
+    assert_eq!(
+        std::fs::read_to_string(app.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, vec!["app"], "staging directory left behind");
+
+    // An empty directory is still taken, with or without --force.
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    omnistack()
+        .current_dir(dir.path())
+        .args(["new", "empty", "--yes", "--no-git", "--no-fmt", "--force"])
+        .assert()
+        .success();
+    assert!(dir.path().join("empty/omnistack.toml").is_file());
+}
+
+/// Every crate name a project can depend on, as a project name, is refused before anything
+/// is rendered: the project's library and the dependency would be two crates of one name.
+#[test]
+fn names_of_the_catalogs_dependencies_are_refused() {
+    let catalog = omnistack::catalog::load(&omnistack::source::templates().unwrap()).unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    for (_, layer) in catalog.layers() {
+        for dep in layer
+            .dependencies
+            .keys()
+            .chain(layer.dev_dependencies.keys())
+        {
+            // Cargo treats `-` and `_` alike: every spelling clashes.
+            names.insert(dep.clone());
+            names.insert(dep.replace('-', "_"));
+            names.insert(dep.replace('_', "-"));
+        }
+    }
+    assert!(
+        names.contains("tokio") && names.contains("sqlx"),
+        "{names:?}"
+    );
+    for name in &names {
+        if omnistack::names::validate(name).is_ok() {
+            refuses(
+                &["new", name, "--yes", "--dry-run"],
+                "clashes with the dependency",
+            );
+        } else {
+            refuses(&["new", name, "--yes", "--dry-run"], "project name");
+        }
+    }
+    refuses(
+        &["new", "redis", "--yes", "--cache", "redis"],
+        "clashes with the dependency `redis` of cache redis",
+    );
+    // A name that merely contains a dependency's name is fine.
+    omnistack()
+        .args(["new", "redis-app", "--yes", "--dry-run", "--cache", "redis"])
+        .assert()
+        .success();
+}
+
+/// The project directory and its files get the modes `mkdir` and a plain file creation give
+/// under the caller's umask.
+#[cfg(unix)]
+#[test]
+fn new_respects_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("omnistack");
+    for (umask, dir_mode, file_mode) in [("022", 0o755, 0o644), ("027", 0o750, 0o640)] {
+        let name = format!("app{umask}");
+        let status = std::process::Command::new("sh")
+            .args(["-c", &format!("umask {umask} && exec \"$0\" \"$@\"")])
+            .arg(&bin)
+            .args(["new", &name, "--yes", "--no-git", "--no-fmt"])
+            .env_remove("OMNISTACK_TEMPLATES")
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let root = dir.path().join(&name);
+        assert_eq!(mode(&root), dir_mode, "umask {umask}: project directory");
+        assert_eq!(mode(&root.join("src")), dir_mode, "umask {umask}: src");
+        assert_eq!(mode(&root.join("Cargo.toml")), file_mode, "umask {umask}");
+    }
 }
 
 #[test]

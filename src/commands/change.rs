@@ -49,6 +49,13 @@ pub fn run(catalog: &Catalog, args: &ChangeArgs, kind: Change) -> Result<ExitCod
     let next = crate::render::render(catalog, &new)?;
     let disk = crate::merge::read_disk(&root, base.keys().chain(next.keys()))?;
     let changes = crate::merge::plan(&base, &next, &disk);
+    crate::merge::check_contained(
+        &root,
+        changes
+            .iter()
+            .filter(|c| c.writes())
+            .map(|c| c.path.as_str()),
+    )?;
 
     for change in &changes {
         let label = change.action.label();

@@ -33,14 +33,14 @@ pub fn run(catalog: &Catalog, args: NewArgs) -> Result<ExitCode> {
         .or_else(|| preset.as_ref().and_then(|p| p.project_name.clone()))
     {
         Some(name) => name,
-        None if interactive => crate::prompt::project_name()?,
+        None if interactive => crate::prompt::project_name(catalog)?,
         None => {
             return Err(usage!(
                 "missing project name: `omnistack new NAME` (or run it in a terminal to be asked)"
             ));
         }
     };
-    crate::names::validate(&name)?;
+    crate::names::validate_for(catalog, &name)?;
 
     let empty = Answers::new();
     let preset_answers = preset.as_ref().map_or(&empty, |p| &p.answers);

@@ -1,4 +1,5 @@
-//! Rate-limit policies and the proxies whose forwarding headers are trusted.
+//! Rate-limit policies, the proxies whose forwarding header is trusted, and how IPv6 clients
+//! are grouped.
 
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -105,7 +106,34 @@ impl FromStr for IpNet {
     }
 }
 
-/// How requests are limited (`RATE_LIMIT_*`, `TRUSTED_PROXIES`).
+/// The one forwarding header trusted proxies write the client's address into
+/// (`TRUSTED_PROXY_HEADER`). Only that header is read: a proxy that writes one header
+/// usually passes the other through from the client untouched, so reading whichever is
+/// present would let the client pick its own address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For` (nginx, HAProxy, AWS and Google load balancers).
+    XForwardedFor,
+    /// RFC 7239 `Forwarded`, its `for=` parameters.
+    Forwarded,
+    /// No header: the socket peer is the client even when it is a trusted proxy.
+    None,
+}
+
+impl FromStr for ProxyHeader {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            "none" => Ok(Self::None),
+            _ => Err("expected x-forwarded-for, forwarded or none".into()),
+        }
+    }
+}
+
+/// How requests are limited (`RATE_LIMIT_*`, `TRUSTED_PROXIES`, `TRUSTED_PROXY_HEADER`).
 #[derive(Clone, Debug)]
 pub struct RateLimitConfig {
     /// `RATE_LIMIT_ENABLED`; `false` turns the limiter off entirely (benchmarks, or a
@@ -115,10 +143,17 @@ pub struct RateLimitConfig {
     pub public: Quota,
     /// `RATE_LIMIT_USER`: per user on authenticated routes.
     pub user: Quota,
-    /// `RATE_LIMIT_AUTH`: per client IP on sign-in, sign-up and token refresh.
+    /// `RATE_LIMIT_AUTH`: per client IP on sign-in and sign-up.
     pub auth: Quota,
-    /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For`/`Forwarded` headers are believed.
+    /// `RATE_LIMIT_REFRESH`: per client IP on token refresh.
+    pub refresh: Quota,
+    /// `RATE_LIMIT_IPV6_PREFIX`: IPv6 clients are counted per network of this many bits
+    /// (one subscriber usually holds a whole /64).
+    pub ipv6_prefix: u8,
+    /// `TRUSTED_PROXIES`: peers whose forwarding header is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// `TRUSTED_PROXY_HEADER`: the header they write the client's address into.
+    pub proxy_header: ProxyHeader,
 }
 
 impl RateLimitConfig {
@@ -134,12 +169,19 @@ impl RateLimitConfig {
                 Err(error) => env.problem(format!("TRUSTED_PROXIES entry {entry:?}: {error}")),
             }
         }
+        let ipv6_prefix: u8 = env.parse("RATE_LIMIT_IPV6_PREFIX", 64);
+        if !(1..=128).contains(&ipv6_prefix) {
+            env.problem("RATE_LIMIT_IPV6_PREFIX must be between 1 and 128");
+        }
         Self {
             enabled: env.parse("RATE_LIMIT_ENABLED", true),
             public: env.parse("RATE_LIMIT_PUBLIC", Quota::per_minute(120)),
             user: env.parse("RATE_LIMIT_USER", Quota::per_minute(600)),
             auth: env.parse("RATE_LIMIT_AUTH", Quota::per_minute(10)),
+            refresh: env.parse("RATE_LIMIT_REFRESH", Quota::per_minute(120)),
+            ipv6_prefix: ipv6_prefix.clamp(1, 128),
             trusted_proxies,
+            proxy_header: env.parse("TRUSTED_PROXY_HEADER", ProxyHeader::XForwardedFor),
         }
     }
 }
@@ -174,5 +216,19 @@ mod tests {
         assert!(!host.contains("2001:db8::2".parse().unwrap()));
         assert!("10.0.0.0/33".parse::<IpNet>().is_err());
         assert!("example.com".parse::<IpNet>().is_err());
+    }
+
+    #[test]
+    fn the_proxy_header_is_one_of_three_names() {
+        assert_eq!(
+            "Forwarded".parse::<ProxyHeader>(),
+            Ok(ProxyHeader::Forwarded)
+        );
+        assert_eq!(
+            "x-forwarded-for".parse::<ProxyHeader>(),
+            Ok(ProxyHeader::XForwardedFor)
+        );
+        assert_eq!("none".parse::<ProxyHeader>(), Ok(ProxyHeader::None));
+        assert!("x-real-ip".parse::<ProxyHeader>().is_err());
     }
 }

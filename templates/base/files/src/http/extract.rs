@@ -1,9 +1,10 @@
 //! Extractors whose rejections use the service's JSON error shape, plus hand-written validation.
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::AppError;
@@ -68,35 +69,19 @@ pub struct AppJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for AppJson<T>
 where
-    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(JsonRejection::JsonDataError(error)) => {
-                Err(AppError::Validation(vec![FieldError::new(
-                    &["body"],
-                    source_text(&error),
-                    "json_invalid",
-                )]))
-            }
-            Err(JsonRejection::JsonSyntaxError(error)) => Err(AppError::BadRequest(format!(
-                "malformed JSON: {}",
-                source_text(&error)
-            ))),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::UnsupportedMediaType),
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(AppError::PayloadTooLarge)
-            }
-            Err(rejection) => Err(AppError::BadRequest(rejection.body_text())),
-        }
+        let bytes = json_body(req, state).await?;
+        parse(&bytes).map(Self)
     }
 }
 
-/// A JSON body that is also [`Validate`]d (422 on invalid values).
+/// A JSON object body that is also [`Validate`]d (422 on invalid values, and on any other
+/// JSON value: serde would otherwise read `[null, null]` as a struct's fields in order).
 pub struct ValidatedJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ValidatedJson<T>
@@ -107,9 +92,59 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let AppJson(value) = AppJson::<T>::from_request(req, state).await?;
+        let bytes = json_body(req, state).await?;
+        let value: T = parse(&bytes)?;
+        if bytes.trim_ascii_start().first() != Some(&b'{') {
+            return Err(AppError::Validation(vec![FieldError::new(
+                &["body"],
+                "must be a JSON object",
+                "object_type",
+            )]));
+        }
         value.validate().map_err(AppError::Validation)?;
         Ok(Self(value))
+    }
+}
+
+/// The body of a request that says it is JSON (`application/json` or `+json`).
+async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|essence| essence.trim().to_ascii_lowercase())
+        .is_some_and(|essence| {
+            essence == "application/json"
+                || (essence.starts_with("application/") && essence.ends_with("+json"))
+        });
+    if !is_json {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+            _ => AppError::BadRequest(rejection.body_text()),
+        })
+}
+
+/// Deserializes a JSON body: 400 when it is not JSON, 422 when it has the wrong shape.
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    match axum::Json::<T>::from_bytes(bytes) {
+        Ok(axum::Json(value)) => Ok(value),
+        Err(JsonRejection::JsonDataError(error)) => {
+            Err(AppError::Validation(vec![FieldError::new(
+                &["body"],
+                source_text(&error),
+                "json_invalid",
+            )]))
+        }
+        Err(JsonRejection::JsonSyntaxError(error)) => Err(AppError::BadRequest(format!(
+            "malformed JSON: {}",
+            source_text(&error)
+        ))),
+        Err(rejection) => Err(AppError::BadRequest(rejection.body_text())),
     }
 }
 

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{Decision, Policy, Scope, client_ip, policy_for};
+use super::{Decision, Policy, Scope, client_ip, client_key, policy_for};
 use crate::auth::AuthUser;
 use crate::{AppError, AppState};
 
@@ -34,8 +34,16 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| address.ip());
-    let ip = client_ip(peer, request.headers(), &config.trusted_proxies)
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let ip = client_ip(
+        peer,
+        request.headers(),
+        &config.trusted_proxies,
+        config.proxy_header,
+    )
+    .map_or_else(
+        || "unknown".to_owned(),
+        |ip| client_key(ip, config.ipv6_prefix),
+    );
 
     let (mut parts, body) = request.into_parts();
     let mut key = format!("{}:ip:{ip}", policy.name);
@@ -44,6 +52,17 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
     // after counting against the client's IP quota.
     let mut refused = None;
     if policy.scope == Scope::User {
+        // The client's IP quota applies before the token is verified: verifying may fetch
+        // the issuer's keys or create an account, and a client that used up its quota with
+        // bad tokens must not get that work done for more of them. Only looked at here:
+        // requests with a valid token count per user, so the users behind one NAT do not
+        // share a quota.
+        let ip_policy = Policy::new("public", config.public, Scope::Ip);
+        let ip_key = format!("public:ip:{ip}");
+        let gate = state.limiter.peek(&ip_key, &ip_policy).await;
+        if !gate.allowed {
+            return refuse(&ip_policy, &gate);
+        }
         match AuthUser::from_request_parts(&mut parts, &state).await {
             Ok(user) => {
                 key = format!("{}:user:{}", policy.name, user.id);
@@ -54,23 +73,30 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
                 if parts.headers.contains_key(AUTHORIZATION) {
                     refused = Some(rejection);
                 }
-                policy = Policy::new("public", config.public, Scope::Ip);
-                key = format!("public:ip:{ip}");
+                policy = ip_policy;
+                key = ip_key;
             }
         }
     }
     let request = Request::from_parts(parts, body);
 
     let decision = state.limiter.check(&key, &policy).await;
-    let mut response = if !decision.allowed {
-        metrics::counter!("rate_limit_rejected_total", "policy" => policy.name).increment(1);
-        AppError::RateLimited(ceil_secs(decision.retry_after)).into_response()
-    } else if let Some(rejection) = refused {
-        rejection.into_response()
-    } else {
-        next.run(request).await
+    if !decision.allowed {
+        return refuse(&policy, &decision);
+    }
+    let mut response = match refused {
+        Some(rejection) => rejection.into_response(),
+        None => next.run(request).await,
     };
     add_headers(response.headers_mut(), &decision);
+    response
+}
+
+/// The 429 for a request over `policy`'s quota.
+fn refuse(policy: &Policy, decision: &Decision) -> Response {
+    metrics::counter!("rate_limit_rejected_total", "policy" => policy.name).increment(1);
+    let mut response = AppError::RateLimited(ceil_secs(decision.retry_after)).into_response();
+    add_headers(response.headers_mut(), decision);
     response
 }
 

@@ -9,7 +9,8 @@ use crate::config::{Quota, RateLimitConfig};
 pub enum Scope {
     /// The client IP (see [`super::client_ip`]).
     Ip,
-    /// The authenticated user; requests without a valid token count per IP under the
+    /// The authenticated user; a client over its public IP quota is refused before its
+    /// token is verified, and requests without a valid token count per IP under the
     /// public quota (they end in 401 anyway).
     User,
 }
@@ -57,7 +58,13 @@ pub fn policy_for(config: &RateLimitConfig, route: &str) -> Option<Policy> {
 /// Routes with a quota of their own, checked before the route groups: add a line here to
 /// give an expensive endpoint (an export, an AI call) a tighter limit.
 fn route_override(config: &RateLimitConfig, route: &str) -> Option<Policy> {
-    // Brute-force protection: sign-in, sign-up and token refresh share a strict per-IP quota.
+    // Refreshing is not guessing (refresh tokens are 256 random bits), and every signed-in
+    // client refreshes every few minutes: its own quota, so the users behind one NAT do
+    // not use up the sign-in quota between them.
+    if route == "/api/v1/public/auth/refresh" {
+        return Some(Policy::new("refresh", config.refresh, Scope::Ip));
+    }
+    // Brute-force protection: sign-in and sign-up share a strict per-IP quota.
     if route.starts_with("/api/v1/public/auth/") {
         return Some(Policy::new("auth", config.auth, Scope::Ip));
     }

@@ -50,3 +50,22 @@ async fn metrics_are_labelled_by_matched_route_not_raw_path() {
     );
     assert!(!text.contains(&id.to_string()));
 }
+
+#[tokio::test]
+async fn metrics_need_the_token_when_one_is_configured() {
+    let token = "metrics-token-0123456789abcdef0123456789";
+    let app = test_app!(&[("METRICS_TOKEN", token)]);
+    assert_eq!(
+        app.get("/metrics", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/metrics", Some("metrics-token-0123456789abcdef012345678X"))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let response = app.get("/metrics", Some(token)).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.body.as_str().is_some(), "{:?}", response.body);
+}

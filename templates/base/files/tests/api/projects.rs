@@ -224,6 +224,33 @@ async fn update_project_returns_422_for_an_empty_name() {
 }
 
 #[tokio::test]
+async fn a_body_that_is_not_a_json_object_returns_422() {
+    let app = test_app!();
+    let (_, token) = app.user("ada@example.com").await;
+    let created = app
+        .post(PROJECTS, Some(&token), json!({ "name": "Apollo" }))
+        .await;
+    let uri = format!("{PROJECTS}/{}", created.body["id"].as_str().unwrap());
+    // serde reads a JSON array as a struct's fields in order: `[null, null]` would be `{}`.
+    for body in [
+        json!([null, null]),
+        json!(["Renamed", null]),
+        json!([]),
+        json!("Apollo"),
+    ] {
+        let patched = app.patch(&uri, Some(&token), body.clone()).await;
+        assert_eq!(patched.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(patched.body["code"], "validation_error", "{body}");
+    }
+    let created = app
+        .post(PROJECTS, Some(&token), json!(["Apollo", null]))
+        .await;
+    assert_eq!(created.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let unchanged = app.get(&uri, Some(&token)).await;
+    assert_eq!(unchanged.body["name"], "Apollo");
+}
+
+#[tokio::test]
 async fn delete_project_hides_it_from_every_endpoint() {
     let app = test_app!();
     let (_, token) = app.user("ada@example.com").await;

@@ -21,6 +21,7 @@ impl TokenVerifier {
             Rules {
                 issuer: config.issuer.clone(),
                 authorized_parties: config.authorized_parties.clone(),
+                audience: config.audience.clone(),
                 role_claim: config.role_claim.clone(),
             },
         )

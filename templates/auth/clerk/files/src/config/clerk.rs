@@ -1,5 +1,5 @@
 //! Clerk settings: `CLERK_PUBLISHABLE_KEY` or `CLERK_JWKS_URL`, `CLERK_AUTHORIZED_PARTIES`,
-//! `AUTH_ROLE_CLAIM`.
+//! `CLERK_AUDIENCE`, `AUTH_ROLE_CLAIM`.
 
 use std::time::Duration;
 
@@ -20,6 +20,9 @@ pub struct AuthConfig {
     pub jwks_url: String,
     /// `CLERK_AUTHORIZED_PARTIES`: allowed `azp` values.
     pub authorized_parties: Vec<String>,
+    /// `CLERK_AUDIENCE`: when set, the `aud` tokens must carry (added through a custom
+    /// session token claim); unset, session tokens carry no `aud` and none is checked.
+    pub audience: Option<String>,
     /// `AUTH_ROLE_CLAIM`: dotted path of the role claim, if roles come from the token.
     pub role_claim: Option<String>,
     /// Least time between key fetches caused by unknown keys or errors.
@@ -43,6 +46,7 @@ impl AuthConfig {
             issuer,
             jwks_url,
             authorized_parties,
+            audience: env.get("CLERK_AUDIENCE"),
             role_claim: role_claim(env),
             refresh_cooldown: REFRESH_COOLDOWN,
         }

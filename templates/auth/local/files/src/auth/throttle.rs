@@ -1,64 +1,74 @@
-//! Limits failed logins per email, so online password guessing is answered with 429.
+//! Limits login attempts per email, so online password guessing is answered with 429.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::fmt::Write;
+use std::time::Duration;
 
-/// Failed logins allowed per email within [`WINDOW`].
-pub const MAX_FAILURES: u32 = 5;
+use sha2::{Digest, Sha256};
 
-/// How long failures count; the lock lifts when the first one is this old.
+use crate::config::Quota;
+use crate::rate_limit::{Policy, RateLimiter, Scope};
+
+/// Login attempts allowed per email at once; then one more every `WINDOW / MAX_ATTEMPTS`.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// The period over which [`MAX_ATTEMPTS`] apply.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 
-/// Above this many tracked emails, expired entries are dropped, so guessing
-/// against many addresses cannot grow memory without bound.
-const PRUNE_ABOVE: usize = 10_000;
+/// The quota of one email. The scope is not used: the key says who is counted.
+const POLICY: Policy = Policy::new(
+    "login",
+    Quota {
+        limit: MAX_ATTEMPTS,
+        period: WINDOW,
+    },
+    Scope::Ip,
+);
 
-/// Counts failed logins per (lowercased) email in this process; cheap to clone.
+/// Counts login attempts per (lowercased) email in the rate-limit store, so every instance
+/// sharing the store shares the count; cheap to clone.
 ///
-/// Blocked attempts are refused before the password is checked, so they cost no Argon2
-/// work, and the limit applies to unknown emails too: it reveals nothing about accounts.
-#[derive(Clone, Default)]
+/// An attempt is counted *before* the password is checked, in one atomic step of the
+/// store: concurrent guesses cannot all pass a check made before any of them is counted.
+/// Refused attempts cost no Argon2 work, and unknown emails are limited the same way, so
+/// the limit reveals nothing about accounts. Independent of `RATE_LIMIT_ENABLED`.
+#[derive(Clone)]
 pub struct LoginThrottle {
-    failures: Arc<Mutex<HashMap<String, (u32, Instant)>>>,
+    limiter: RateLimiter,
 }
 
 impl LoginThrottle {
-    /// `Err(retry_after)` while `email` has used up its failures.
-    pub fn check(&self, email: &str) -> Result<(), Duration> {
-        let failures = self.lock();
-        match failures.get(email) {
-            Some(&(count, since)) if count >= MAX_FAILURES && since.elapsed() < WINDOW => {
-                Err(WINDOW - since.elapsed())
-            }
-            _ => Ok(()),
-        }
+    /// A throttle counting in `limiter`'s store.
+    pub fn new(limiter: RateLimiter) -> Self {
+        Self { limiter }
     }
 
-    /// Counts a failed login for `email`.
-    pub fn record_failure(&self, email: &str) {
-        let mut failures = self.lock();
-        if failures.len() >= PRUNE_ABOVE {
-            failures.retain(|_, (_, since)| since.elapsed() < WINDOW);
+    /// Counts an attempt for `email`; `Err(retry_after)` once it has used up its attempts.
+    pub async fn reserve(&self, email: &str) -> Result<(), Duration> {
+        let decision = self.limiter.check(&key(email), &POLICY).await;
+        if decision.allowed {
+            return Ok(());
         }
-        let entry = failures
-            .entry(email.to_owned())
-            .or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= WINDOW {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
+        metrics::counter!("rate_limit_rejected_total", "policy" => POLICY.name).increment(1);
+        Err(ceil_secs(decision.retry_after))
     }
 
-    /// Forgets the failures of `email` after a successful login.
-    pub fn reset(&self, email: &str) {
-        self.lock().remove(email);
+    /// Gives `email` all its attempts back after a successful login.
+    pub async fn reset(&self, email: &str) {
+        self.limiter.reset(&key(email)).await;
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
-        // A panic while holding the lock cannot leave the map inconsistent: keep using it.
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+/// The store key of `email`: hashed, so the store holds no addresses and keys stay short.
+fn key(email: &str) -> String {
+    let digest = Sha256::digest(email.as_bytes());
+    let mut key = String::from("login:email:");
+    for byte in &digest[..16] {
+        let _ = write!(key, "{byte:02x}");
     }
+    key
+}
+
+/// Whole seconds, rounded up: a client that waits `Retry-After` must not be refused again.
+fn ceil_secs(duration: Duration) -> Duration {
+    Duration::from_secs(duration.as_secs() + u64::from(duration.subsec_nanos() > 0))
 }

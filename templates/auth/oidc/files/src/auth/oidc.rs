@@ -27,6 +27,7 @@ impl TokenVerifier {
             Rules {
                 issuer: config.issuer.clone(),
                 audience: config.audience.clone(),
+                audience_claim: config.audience_claim,
                 role_claim: config.role_claim.clone(),
             },
         )

@@ -48,8 +48,13 @@ impl<'r> FromRow<'r, DbRow> for Project {
 /// Body of `POST /projects`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateProject {
-    /// 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200, example = "Website relaunch")]
+    /// 1 to 200 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"\S",
+        example = "Website relaunch"
+    )]
     pub name: String,
     /// Up to 2000 characters.
     #[schema(max_length = 2000)]
@@ -70,8 +75,8 @@ impl Validate for CreateProject {
 /// Body of `PATCH /projects/{id}`: absent fields stay as they are, `description: null` clears it.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateProject {
-    /// 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    /// 1 to 200 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     /// Up to 2000 characters; `null` removes the description.
     #[serde(default, deserialize_with = "present")]

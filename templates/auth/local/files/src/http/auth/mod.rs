@@ -76,19 +76,20 @@ async fn login(
     ValidatedJson(body): ValidatedJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>> {
     let email = body.email.trim().to_lowercase();
+    // Counted before the password is checked, so concurrent guesses cannot outrun the count.
     state
         .login_throttle
-        .check(&email)
+        .reserve(&email)
+        .await
         .map_err(AppError::RateLimited)?;
     let account = repo::find_credentials_by_email(&state.db, &email).await?;
     let hash = account.as_ref().map(|a| a.password_hash.clone());
     // Always runs Argon2 (against a dummy hash for unknown emails): equal timing.
     let password_ok = state.passwords.verify(body.password, hash).await?;
     let Some(account) = account.filter(|account| password_ok && account.is_active) else {
-        state.login_throttle.record_failure(&email);
         return Err(INVALID_CREDENTIALS);
     };
-    state.login_throttle.reset(&email);
+    state.login_throttle.reset(&email).await;
     let tokens = issue_tokens(&state, account.id, account.role, Uuid::now_v7(), None).await?;
     Ok(Json(tokens))
 }

@@ -13,8 +13,13 @@ const MAX_PASSWORD_LEN: usize = 128;
 /// Body of `POST /auth/register`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
-    /// Becomes the login; compared without regard to case.
-    #[schema(example = "ada@example.com")]
+    /// Becomes the login; compared without regard to case. An address: one `@`, a dot in
+    /// the domain, no spaces.
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$",
+        example = "ada@example.com"
+    )]
     pub email: String,
     /// 12 to 128 characters.
     #[schema(
@@ -62,9 +67,10 @@ pub(crate) fn is_email(email: &str) -> bool {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
     /// The account's email.
-    #[schema(example = "ada@example.com")]
+    #[schema(min_length = 1, max_length = 254, example = "ada@example.com")]
     pub email: String,
     /// The account's password.
+    #[schema(min_length = 1, max_length = 128)]
     pub password: String,
 }
 
@@ -81,6 +87,7 @@ impl Validate for LoginRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh; it is used up by this call.
+    #[schema(min_length = 1, max_length = 256)]
     pub refresh_token: String,
 }
 

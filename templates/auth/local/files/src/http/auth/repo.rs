@@ -98,15 +98,32 @@ pub async fn find_credentials_by_email(
     .await
 }
 
-/// Makes an existing account an admin; `false` when there is no such email.
-pub async fn promote_to_admin(db: &DbPool, email: &str) -> Result<bool, sqlx::Error> {
+/// Makes the account `id` an active admin signing in with `password_hash`, and revokes its
+/// refresh tokens (`seed --reset-existing`); `false` when there is no such account.
+pub async fn reset_to_admin(
+    db: &DbPool,
+    id: Uuid,
+    password_hash: &str,
+) -> Result<bool, sqlx::Error> {
+    let now = db::now();
+    let mut tx = db.begin().await?;
     let result = sqlx::query(
-        "update users set role = 'admin', is_active = true, updated_at = $2 where lower(email) = $1",
+        "update users set role = 'admin', is_active = true, password_hash = $2, updated_at = $3
+        where id = $1",
     )
-    .bind(email)
-    .bind(db::now())
-    .execute(db)
+    .bind(id)
+    .bind(password_hash)
+    .bind(now)
+    .execute(&mut *tx)
     .await?;
+    sqlx::query(
+        "update refresh_tokens set revoked_at = $2 where user_id = $1 and revoked_at is null",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(result.rows_affected() == 1)
 }
 

@@ -165,11 +165,14 @@ fn an_existing_non_empty_directory_is_kept_without_force() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("app")).unwrap();
     std::fs::write(dir.path().join("app/notes.txt"), "mine").unwrap();
-    let out = omnistack()
-        .current_dir(dir.path())
-        .args(["new", "app", "--yes", "--no-git"])
-        .output()
-        .unwrap();
+    let new_app = || {
+        omnistack()
+            .current_dir(dir.path())
+            .args(["new", "app", "--yes", "--no-git"])
+            .output()
+            .unwrap()
+    };
+    let out = new_app();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     // Not a project: --force would not replace it either, so the message does not offer it.
@@ -182,11 +185,7 @@ fn an_existing_non_empty_directory_is_kept_without_force() {
 
     // A generated project is kept too, and --force is offered.
     std::fs::write(dir.path().join("app/omnistack.toml"), "").unwrap();
-    let out = omnistack()
-        .current_dir(dir.path())
-        .args(["new", "app", "--yes", "--no-git"])
-        .output()
-        .unwrap();
+    let out = new_app();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(

@@ -3,9 +3,21 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
+use crate::helpers::TestApp;
 use crate::test_app;
 
 const PROJECTS: &str = "/api/v1/app/projects";
+
+/// A signed-in user with one project, "Apollo": her token and the project's URI.
+async fn apollo(app: &TestApp) -> (String, String) {
+    let (_, token) = app.user("ada@example.com").await;
+    let created = app
+        .post(PROJECTS, Some(&token), json!({ "name": "Apollo" }))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let uri = format!("{PROJECTS}/{}", created.body["id"].as_str().unwrap());
+    (token, uri)
+}
 
 #[tokio::test]
 async fn create_project_returns_201_with_the_project() {
@@ -214,11 +226,7 @@ async fn update_project_changes_only_the_given_fields() {
 #[tokio::test]
 async fn update_project_returns_422_for_an_empty_name() {
     let app = test_app!();
-    let (_, token) = app.user("ada@example.com").await;
-    let created = app
-        .post(PROJECTS, Some(&token), json!({ "name": "Apollo" }))
-        .await;
-    let uri = format!("{PROJECTS}/{}", created.body["id"].as_str().unwrap());
+    let (token, uri) = apollo(&app).await;
     let response = app.patch(&uri, Some(&token), json!({ "name": "" })).await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
@@ -226,11 +234,7 @@ async fn update_project_returns_422_for_an_empty_name() {
 #[tokio::test]
 async fn a_body_that_is_not_a_json_object_returns_422() {
     let app = test_app!();
-    let (_, token) = app.user("ada@example.com").await;
-    let created = app
-        .post(PROJECTS, Some(&token), json!({ "name": "Apollo" }))
-        .await;
-    let uri = format!("{PROJECTS}/{}", created.body["id"].as_str().unwrap());
+    let (token, uri) = apollo(&app).await;
     // serde reads a JSON array as a struct's fields in order: `[null, null]` would be `{}`.
     for body in [
         json!([null, null]),
@@ -253,11 +257,7 @@ async fn a_body_that_is_not_a_json_object_returns_422() {
 #[tokio::test]
 async fn delete_project_hides_it_from_every_endpoint() {
     let app = test_app!();
-    let (_, token) = app.user("ada@example.com").await;
-    let created = app
-        .post(PROJECTS, Some(&token), json!({ "name": "Apollo" }))
-        .await;
-    let uri = format!("{PROJECTS}/{}", created.body["id"].as_str().unwrap());
+    let (token, uri) = apollo(&app).await;
     let deleted = app.delete(&uri, Some(&token)).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert_eq!(

@@ -54,6 +54,22 @@ fn unchosen_services(catalog: &Catalog, spec: &Spec) -> Vec<&'static str> {
     out
 }
 
+/// `(variable, what serves it)` for every real service the chosen providers' tests use
+/// (`[[test_env]]` in their manifests): in the full matrix none of them may be skipped.
+fn test_services(catalog: &Catalog, spec: &Spec) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (category, ids) in &spec.choices {
+        for id in ids {
+            if let Some(provider) = catalog.provider(category, id) {
+                for t in &provider.test_env {
+                    out.push((t.name.clone(), t.description.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Runs one command in the project; on failure returns its output for the report.
 fn step(dir: &Path, unchosen: &[&str], args: &[&str]) -> Result<(), String> {
     let mut cmd = Command::new("cargo");
@@ -108,6 +124,14 @@ fn generated_projects_pass_fmt_clippy_and_their_own_tests() {
     let mut failures = Vec::new();
     for (name, spec) in &specs {
         eprintln!("smoke {name}: {:?}", spec.choices);
+        if scope == "all" {
+            for (var, what) in test_services(&catalog, spec) {
+                assert!(
+                    std::env::var_os(&var).is_some(),
+                    "{name} needs {var}: {what} (.ci/run starts it)"
+                );
+            }
+        }
         let dir = root.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let tree = omnistack::render::render(&catalog, spec).unwrap();

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{
     Capability, Catalog, Category, Dependency, EnvVar, Kind, Layer, Provider, Requirement,
-    SharedLayer,
+    SharedLayer, TestEnv,
 };
 use crate::tree::Tree;
 
@@ -54,6 +54,8 @@ struct Manifest {
     dev_dependencies: BTreeMap<String, Dependency>,
     #[serde(default)]
     env: Vec<EnvVar>,
+    #[serde(default)]
+    test_env: Vec<TestEnv>,
 }
 
 /// Loads the catalog from a template tree and checks it for consistency.
@@ -250,6 +252,7 @@ fn provider(templates: &Tree, category: &str, id: &str) -> Result<Provider> {
             manifest.markers.clone()
         },
         capabilities: manifest.capabilities.clone(),
+        test_env: manifest.test_env.clone(),
         layer,
     })
 }

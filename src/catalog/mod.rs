@@ -68,6 +68,9 @@ pub struct Provider {
     pub markers: Vec<String>,
     /// What base code may branch on instead of this provider's id.
     pub capabilities: BTreeMap<String, Capability>,
+    /// Services this provider's generated tests talk to (an S3-compatible server, an SMTP
+    /// server...): the full smoke matrix requires each variable, so CI cannot skip them.
+    pub test_env: Vec<TestEnv>,
     pub layer: Layer,
 }
 
@@ -112,6 +115,15 @@ pub struct EnvVar {
     pub secret: bool,
     #[serde(default)]
     pub required: bool,
+}
+
+/// A variable pointing a provider's generated tests at a real service (`[[test_env]]`).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestEnv {
+    pub name: String,
+    /// What must listen there, and how CI starts it.
+    pub description: String,
 }
 
 /// `requires`/`excludes` entry: a whole category ("any provider of it") or one provider.

@@ -63,17 +63,29 @@ fn to_spec(catalog: &Catalog, params: &[Param], row: &[usize], name: &str) -> Op
     crate::spec::resolve(catalog, name, &[&answers]).ok()
 }
 
-type Pair = ((usize, usize), (usize, usize));
+type Value = (usize, usize);
+type Pair = (Value, Value);
 
 /// Valid specs that together cover every feasible pair of parameter values.
 ///
 /// Deterministic: the same catalog gives the same list, defaults preferred on ties.
 pub fn pairwise(catalog: &Catalog) -> Vec<Spec> {
+    covering(catalog, |_, _| true)
+}
+
+/// Valid specs that cover every value of every parameter at least once, and every feasible
+/// pair of values of parameters whose categories `pair_needed` says meet.
+fn covering(catalog: &Catalog, pair_needed: impl Fn(&Param, &Param) -> bool) -> Vec<Spec> {
     let params = params(catalog);
     let n = params.len();
     let mut uncovered: BTreeSet<Pair> = BTreeSet::new();
+    let mut unseen: BTreeSet<Value> = BTreeSet::new();
     for i in 0..n {
+        unseen.extend((0..params[i].values.len()).map(|a| (i, a)));
         for j in i + 1..n {
+            if !pair_needed(&params[i], &params[j]) {
+                continue;
+            }
             for a in 0..params[i].values.len() {
                 for b in 0..params[j].values.len() {
                     uncovered.insert(((i, a), (j, b)));
@@ -81,25 +93,27 @@ pub fn pairwise(catalog: &Catalog) -> Vec<Spec> {
             }
         }
     }
-    let covers = |row: &[usize], i: usize, j: usize| ((i, row[i]), (j, row[j]));
-    let mut rows: Vec<Vec<usize>> = Vec::new();
     let mut specs = Vec::new();
-    // A single parameter still needs each of its values once.
-    if n == 1 {
-        return (0..params[0].values.len())
-            .filter_map(|v| to_spec(catalog, &params, &[v], &format!("combo-{}", v + 1)))
-            .collect();
-    }
-    while let Some(&seed) = uncovered.iter().next() {
-        let ((si, sa), (sj, sb)) = seed;
+    loop {
+        // Seed a row with an uncovered pair, else with a value no row has had yet.
+        let seed: Vec<Value> = match uncovered.iter().next() {
+            Some(&(a, b)) => vec![a, b],
+            None => match unseen.iter().next() {
+                Some(&v) => vec![v],
+                None => break,
+            },
+        };
         let mut row: Vec<Option<usize>> = vec![None; n];
-        row[si] = Some(sa);
-        row[sj] = Some(sb);
+        for &(i, a) in &seed {
+            row[i] = Some(a);
+        }
         for k in 0..n {
             if row[k].is_some() {
                 continue;
             }
-            let mut best = (0usize, 0usize);
+            // The value covering the most uncovered pairs with the values chosen so far; a
+            // value not seen yet breaks ties; the first (default) value otherwise.
+            let mut best = ((0usize, false), 0usize);
             for v in 0..params[k].values.len() {
                 let gain = (0..n)
                     .filter_map(|m| row[m].map(|mv| (m, mv)))
@@ -112,8 +126,9 @@ pub fn pairwise(catalog: &Catalog) -> Vec<Spec> {
                         uncovered.contains(&pair)
                     })
                     .count();
-                if gain > best.0 {
-                    best = (gain, v);
+                let score = (gain, unseen.contains(&(k, v)));
+                if score > best.0 {
+                    best = (score, v);
                 }
             }
             row[k] = Some(best.1);
@@ -122,32 +137,52 @@ pub fn pairwise(catalog: &Catalog) -> Vec<Spec> {
             .into_iter()
             .map(|v| v.expect("every parameter set"))
             .collect();
-        let name = format!("combo-{}", rows.len() + 1);
+        let name = format!("combo-{}", specs.len() + 1);
         match to_spec(catalog, &params, &row, &name) {
             Some(spec) => {
                 for i in 0..n {
+                    unseen.remove(&(i, row[i]));
                     for j in i + 1..n {
-                        uncovered.remove(&covers(&row, i, j));
+                        uncovered.remove(&((i, row[i]), (j, row[j])));
                     }
                 }
-                rows.push(row);
                 specs.push(spec);
             }
-            // The greedy row broke a requires/excludes rule: this pair is not coverable by this
-            // construction; drop it rather than loop (the invalid combination is also invalid
-            // for users, who get a clear error for it).
-            None => {
-                uncovered.remove(&seed);
-            }
+            // The greedy row broke a requires/excludes rule: this seed is not coverable by
+            // this construction; drop it rather than loop (the invalid combination is also
+            // invalid for users, who get a clear error for it).
+            None => match seed[..] {
+                [a, b] => {
+                    uncovered.remove(&(a, b));
+                }
+                _ => {
+                    unseen.remove(&seed[0]);
+                }
+            },
         }
     }
     dedupe(specs)
+}
+
+/// What the full smoke matrix builds: every built-in preset, then combinations covering every
+/// provider (each on and off, for multi-choice categories) at least once and every pair of
+/// choices across categories that interact (`interacts_with` in `categories.toml`). Pairs of
+/// categories whose code never meets (where files are stored and which platform deploys the
+/// app, say) are left out: building them would multiply the matrix without testing anything
+/// the single choices do not. The render tests still cover the full pairwise set.
+pub fn smoke_set(catalog: &Catalog, name: &str) -> Result<Vec<(String, Spec)>> {
+    let interacting = covering(catalog, |a, b| catalog.interact(&a.category, &b.category));
+    with_presets(catalog, name, interacting)
 }
 
 /// Every built-in preset, then every pairwise combination that no preset already is: what the
 /// render tests, the add/remove invariants and the full smoke matrix cover. Each comes with a
 /// label (the preset's name, or `combo-N`) and is resolved with the project name `name`.
 pub fn presets_and_pairwise(catalog: &Catalog, name: &str) -> Result<Vec<(String, Spec)>> {
+    with_presets(catalog, name, pairwise(catalog))
+}
+
+fn with_presets(catalog: &Catalog, name: &str, combos: Vec<Spec>) -> Result<Vec<(String, Spec)>> {
     let ids: Vec<&str> = catalog.categories.iter().map(|c| c.id.as_str()).collect();
     let mut out = Vec::new();
     for preset in crate::preset::builtin(&ids)? {
@@ -155,7 +190,7 @@ pub fn presets_and_pairwise(catalog: &Catalog, name: &str) -> Result<Vec<(String
         out.push((preset.name, spec));
     }
     let mut seen: BTreeSet<_> = out.iter().map(|(_, s)| s.choices.clone()).collect();
-    for combo in pairwise(catalog) {
+    for combo in combos {
         if seen.insert(combo.choices.clone()) {
             let spec = crate::spec::resolve(catalog, name, &[&combo.answers()])?;
             out.push((combo.name, spec));
@@ -200,5 +235,71 @@ mod tests {
         let choices: BTreeSet<_> = all.iter().map(|(_, s)| &s.choices).collect();
         assert_eq!(choices.len(), all.len());
         assert!(all.iter().all(|(_, s)| s.name == "app"));
+    }
+
+    /// `(category, provider, on)` pairs a spec contains, one per parameter value.
+    fn values(catalog: &Catalog, spec: &Spec) -> Vec<(String, String, bool)> {
+        let mut out = Vec::new();
+        for c in &catalog.categories {
+            for p in &c.providers {
+                let on = spec.has(&c.id, &p.id);
+                if c.kind == Kind::Many || on {
+                    out.push((c.id.clone(), p.id.clone(), on));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn smoke_set_covers_every_choice_and_every_interacting_pair() {
+        let catalog = crate::catalog::load(&crate::source::templates().unwrap()).unwrap();
+        let smoke: Vec<Spec> = smoke_set(&catalog, "app")
+            .unwrap()
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect();
+        let full = pairwise(&catalog);
+        let has =
+            |specs: &[Spec], a: &(String, String, bool), b: Option<&(String, String, bool)>| {
+                specs.iter().any(|s| {
+                    let v = values(&catalog, s);
+                    v.contains(a) && b.is_none_or(|b| v.contains(b))
+                })
+            };
+        // Every value the full pairwise set has (each provider; on and off where optional).
+        for spec in &full {
+            let v = values(&catalog, spec);
+            for a in &v {
+                assert!(has(&smoke, a, None), "{a:?} never built by the smoke set");
+            }
+            // Every pair the full set shows feasible, where the two categories interact.
+            for (i, a) in v.iter().enumerate() {
+                for b in &v[i + 1..] {
+                    let same_param = a.0 == b.0 && a.1 == b.1;
+                    if !same_param && catalog.interact(&a.0, &b.0) {
+                        assert!(has(&smoke, a, Some(b)), "{a:?} with {b:?} never built");
+                    }
+                }
+            }
+        }
+        assert!(smoke.len() <= full.len() + 1);
+    }
+
+    #[test]
+    fn interactions_are_symmetric_and_name_real_categories() {
+        let catalog = crate::catalog::load(&crate::source::templates().unwrap()).unwrap();
+        assert!(catalog.interact("database", "auth"));
+        assert!(catalog.interact("auth", "database"));
+        let mut broken = crate::source::templates().unwrap();
+        let text = String::from_utf8(broken["categories.toml"].clone()).unwrap();
+        let text = text.replacen(
+            "interacts_with = [\"auth\", \"cache\"]",
+            "interacts_with = [\"cahce\"]",
+            1,
+        );
+        broken.insert("categories.toml".into(), text.into_bytes());
+        let err = crate::catalog::load(&broken).unwrap_err().to_string();
+        assert!(err.contains("unknown category \"cahce\""), "{err}");
     }
 }

@@ -303,6 +303,7 @@ mod tests {
             default: vec![],
             prompt: "Extras?".to_owned(),
             capabilities: BTreeMap::new(),
+            interacts_with: vec![],
             providers: vec![provider("a"), provider("b")],
         });
         catalog

@@ -2,8 +2,9 @@
 //! --check`, `cargo clippy --all-targets -- -D warnings` and `cargo test`, in each project.
 //!
 //! Scope from `OMNISTACK_SMOKE`: unset or `minimal` builds the `minimal` preset only (hermetic:
-//! needs nothing but the Rust toolchain); `all` builds every preset plus a pairwise-covering
-//! set of provider combinations computed from the catalog, against the Postgres and Redis at
+//! needs nothing but the Rust toolchain); `all` builds every preset plus combinations covering
+//! every provider and every pair of choices across interacting categories
+//! (`matrix::smoke_set`), against the Postgres and Redis at
 //! `DATABASE_URL` / `REDIS_URL` (both required then). All projects share one
 //! `CARGO_TARGET_DIR` (`OMNISTACK_SMOKE_TARGET`, default in the temp dir) so dependencies
 //! compile once. A failing project is kept on disk and its path printed.
@@ -22,7 +23,7 @@ fn target_dir() -> PathBuf {
 }
 
 fn specs(catalog: &Catalog, scope: &str) -> Vec<(String, Spec)> {
-    omnistack::matrix::presets_and_pairwise(catalog, "app")
+    omnistack::matrix::smoke_set(catalog, "app")
         .unwrap()
         .into_iter()
         .filter(|(label, _)| scope == "all" || label == "minimal")

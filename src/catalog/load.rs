@@ -28,6 +28,8 @@ struct CategoryEntry {
     prompt: String,
     #[serde(default)]
     capabilities: BTreeMap<String, Capability>,
+    #[serde(default)]
+    interacts_with: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +78,17 @@ pub fn load(templates: &Tree) -> Result<Catalog> {
         );
     }
 
+    let declared: BTreeSet<&str> = entries.category.iter().map(|e| e.id.as_str()).collect();
+    for entry in &entries.category {
+        for other in &entry.interacts_with {
+            if !declared.contains(other.as_str()) {
+                bail!(
+                    "templates/categories.toml: category \"{}\" interacts_with unknown category \"{other}\"",
+                    entry.id
+                );
+            }
+        }
+    }
     let mut categories = Vec::new();
     let mut seen = BTreeSet::new();
     for entry in entries.category {
@@ -111,6 +124,7 @@ pub fn load(templates: &Tree) -> Result<Catalog> {
             default: entry.default,
             prompt: entry.prompt,
             capabilities: entry.capabilities,
+            interacts_with: entry.interacts_with,
             providers,
         });
     }

@@ -36,6 +36,10 @@ pub struct Category {
     /// Capabilities its providers may declare, with the value a provider that says nothing
     /// has (see `templates/README.md`).
     pub capabilities: BTreeMap<String, Capability>,
+    /// Categories whose choices change this one's generated code (its own id: its providers
+    /// change each other's). The smoke matrix builds every pair of choices only across
+    /// interacting categories; see `matrix::smoke_set`.
+    pub interacts_with: Vec<String>,
     pub providers: Vec<Provider>,
 }
 
@@ -156,6 +160,15 @@ pub struct Catalog {
 impl Catalog {
     pub fn category(&self, id: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.id == id)
+    }
+
+    /// Whether choices of `a` and `b` meet in generated code (declared on either side).
+    pub fn interact(&self, a: &str, b: &str) -> bool {
+        let declares = |x: &str, y: &str| {
+            self.category(x)
+                .is_some_and(|c| c.interacts_with.iter().any(|id| id == y))
+        };
+        declares(a, b) || declares(b, a)
     }
 
     pub fn category_by_flag(&self, flag: &str) -> Option<&Category> {

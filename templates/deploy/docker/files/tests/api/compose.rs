@@ -1,4 +1,5 @@
-//! `docker-compose.yml`: the development database is reachable from this machine only.
+//! `docker-compose.yml`: the app and its development services are reachable from this machine
+//! only (their credentials are development defaults).
 
 /// The published port mappings of the compose file (the items under each `ports:` key).
 fn port_mappings(compose: &str) -> Vec<String> {
@@ -18,7 +19,7 @@ fn port_mappings(compose: &str) -> Vec<String> {
 }
 
 #[test]
-fn compose_publishes_the_database_on_the_loopback_interface_only() {
+fn compose_publishes_every_port_on_the_loopback_interface_only() {
     let compose =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docker-compose.yml"))
             .expect("docker-compose.yml");

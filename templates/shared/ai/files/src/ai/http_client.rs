@@ -51,8 +51,8 @@ pub async fn json<T: DeserializeOwned>(response: Response) -> Result<T, Provider
     serde_json::from_slice(&body).map_err(|error| ProviderError::Decode(error.to_string()))
 }
 
-/// The message of an error body. OpenAI, Anthropic and Gemini all put it at
-/// `error.message`; anything else is summarised by its size only.
+/// The message of an error body: every supported wire format puts it at `error.message`;
+/// anything else is summarised by its size only.
 pub fn error_message(body: &[u8]) -> String {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()

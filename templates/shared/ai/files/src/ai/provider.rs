@@ -106,7 +106,7 @@ pub enum ProviderError {
 
 impl ProviderError {
     /// Whether another provider may succeed where this one failed: rate limits, server
-    /// errors (Anthropic's 529 overloaded included), timeouts and connection failures.
+    /// errors (including 529, "overloaded"), timeouts and connection failures.
     /// Other answers (400, 401, 404...) would fail the same way anywhere, or need a fix.
     pub fn is_transient(&self) -> bool {
         match self {

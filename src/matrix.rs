@@ -85,7 +85,31 @@ fn repair(
         }
         row[k] = before;
     }
+    // Two rules broken at once (a platform that excludes the database of the seed, and one
+    // that needs the image switched off): move parameters outside the seed back to their
+    // default one by one, keeping each move, until the row is valid.
+    for k in (0..params.len()).filter(|k| seed.iter().all(|&(i, _)| i != *k)) {
+        row[k] = default_value(catalog, &params[k]);
+        if let Some(spec) = to_spec(catalog, params, row, name) {
+            return Some(spec);
+        }
+    }
     None
+}
+
+/// Index of the parameter's default: the category's default provider, or the default
+/// on/off state (listed first) of a multi-choice provider.
+fn default_value(catalog: &Catalog, param: &Param) -> usize {
+    if param.provider.is_some() {
+        return 0;
+    }
+    catalog
+        .categories
+        .iter()
+        .find(|c| c.id == param.category)
+        .and_then(|c| c.default.first())
+        .and_then(|d| param.values.iter().position(|v| v == d))
+        .unwrap_or(0)
 }
 type Pair = (Value, Value);
 

@@ -102,8 +102,8 @@ async fn download_object(
     let (status, start, length) = match range {
         None | Some(Range::Ignored) => (StatusCode::OK, 0, size),
         Some(Range::Unsatisfiable) => {
-            let value = HeaderValue::from_str(&format!("bytes */{size}"))
-                .map_err(anyhow::Error::from)?;
+            let value =
+                HeaderValue::from_str(&format!("bytes */{size}")).map_err(anyhow::Error::from)?;
             response_headers.insert(header::CONTENT_RANGE, value);
             return Ok((StatusCode::RANGE_NOT_SATISFIABLE, response_headers).into_response());
         }
@@ -166,7 +166,11 @@ async fn upload_object(
     let streamed: Result<()> = async {
         loop {
             let frame = match tokio::time::timeout(idle, body.frame()).await {
-                Err(_) => return Err(AppError::ServiceUnavailable("the upload stopped sending data")),
+                Err(_) => {
+                    return Err(AppError::ServiceUnavailable(
+                        "the upload stopped sending data",
+                    ));
+                }
                 Ok(None) => return Ok(()),
                 Ok(Some(frame)) => {
                     frame.map_err(|_| AppError::BadRequest("the body could not be read".into()))?
@@ -245,7 +249,13 @@ fn parse_range(value: &str, size: u64) -> Range {
 fn content_disposition(filename: &str) -> String {
     let ascii: String = filename
         .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .filter(|c| !matches!(c, '"' | '\\'))
         .collect();
     let mut encoded = String::new();

@@ -18,14 +18,11 @@ use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
 use crate::http::extract::{Checks, Validate, ValidatedQuery};
-use crate::storage::{
-    Grant, LocalStore, ObjectWriter, SIGNED_ROUTE as ROUTE, SignatureError, is_safe_key,
-};
+/// The signed route (full path): exempt from `BODY_LIMIT_BYTES` and the request timeout,
+/// since the token carries the upload's size and uploads stream.
+pub use crate::storage::SIGNED_ROUTE;
+use crate::storage::{Grant, LocalStore, ObjectWriter, SignatureError, is_safe_key};
 use crate::{AppError, AppState, Result};
-
-/// The signed route, relative to `/api/v1/public`; exempt from `BODY_LIMIT_BYTES` (the
-/// token carries the upload's size).
-pub const SIGNED_ROUTE: &str = ROUTE;
 
 /// Signed-URL routes, relative to `/api/v1/public`.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -308,6 +308,23 @@ pub fn tag_words(source: &str) -> Vec<String> {
     words
 }
 
+/// Whether the text before a string literal ends in `caps.NAME ==` (or `!=`).
+fn compares_a_capability(before: &[char]) -> bool {
+    let text: String = before.iter().collect();
+    let Some(rest) = text
+        .trim_end()
+        .strip_suffix("==")
+        .or_else(|| text.trim_end().strip_suffix("!="))
+    else {
+        return false;
+    };
+    let rest = rest.trim_end();
+    let name_start = rest
+        .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .map_or(0, |p| p + 1);
+    name_start > 0 && rest[..name_start].ends_with("caps.")
+}
+
 fn words_of_expression(expr: &str, words: &mut Vec<String>) {
     let chars: Vec<char> = expr.chars().collect();
     let mut i = 0;
@@ -318,7 +335,11 @@ fn words_of_expression(expr: &str, words: &mut Vec<String>) {
                 .iter()
                 .position(|&d| d == c)
                 .map_or(chars.len(), |p| i + 1 + p);
-            words.push(chars[i + 1..end.min(chars.len())].iter().collect());
+            // `caps.sql_dialect == "postgres"` names a kind (a capability's value), not the
+            // provider that happens to share the word.
+            if !compares_a_capability(&chars[..i]) {
+                words.push(chars[i + 1..end.min(chars.len())].iter().collect());
+            }
             i = end + 1;
         } else if c.is_alphabetic() || c == '_' {
             let start = i;
@@ -454,5 +475,8 @@ mod tests {
             tag_words(src),
             ["if", "auth", "clerk", "and", "caps", "x", "oidc"]
         );
+        // A capability's value is a kind, not a provider id.
+        let src = "{% if caps.sql_dialect == \"postgres\" or db != \"sqlite\" %}";
+        assert_eq!(tag_words(src), ["if", "caps", "or", "db", "sqlite"]);
     }
 }

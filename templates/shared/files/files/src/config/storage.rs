@@ -36,7 +36,11 @@ impl StorageConfig {
             .get("STORAGE_ALLOWED_TYPES")
             .unwrap_or_else(|| DEFAULT_ALLOWED_TYPES.to_owned());
         let mut allowed_types = Vec::new();
-        for content_type in raw_types.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        for content_type in raw_types
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             let content_type = content_type.to_ascii_lowercase();
             if KNOWN_TYPES.contains(&content_type.as_str()) {
                 allowed_types.push(content_type);

@@ -81,10 +81,7 @@ mod tests {
             Some("image/webp")
         );
         assert_eq!(sniff_content_type(b"%PDF-1.7\n"), Some("application/pdf"));
-        assert_eq!(
-            sniff_content_type(b"\0\0\0\x18ftypmp42"),
-            Some("video/mp4")
-        );
+        assert_eq!(sniff_content_type(b"\0\0\0\x18ftypmp42"), Some("video/mp4"));
         assert_eq!(sniff_content_type("héllo\n".as_bytes()), Some("text/plain"));
     }
 

@@ -18,14 +18,11 @@ use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
 use crate::http::extract::{Checks, Validate, ValidatedQuery};
-use crate::storage::{
-    Grant, LocalStore, ObjectWriter, SIGNED_ROUTE as ROUTE, SignatureError, is_safe_key,
-};
+/// The signed route (full path): exempt from `BODY_LIMIT_BYTES` and the request timeout,
+/// since the token carries the upload's size and uploads stream.
+pub use crate::storage::SIGNED_ROUTE;
+use crate::storage::{Grant, LocalStore, ObjectWriter, SignatureError, is_safe_key};
 use crate::{AppError, AppState, Result};
-
-/// The signed route, relative to `/api/v1/public`; exempt from `BODY_LIMIT_BYTES` (the
-/// token carries the upload's size).
-pub const SIGNED_ROUTE: &str = ROUTE;
 
 /// Signed-URL routes, relative to `/api/v1/public`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -102,8 +99,8 @@ async fn download_object(
     let (status, start, length) = match range {
         None | Some(Range::Ignored) => (StatusCode::OK, 0, size),
         Some(Range::Unsatisfiable) => {
-            let value = HeaderValue::from_str(&format!("bytes */{size}"))
-                .map_err(anyhow::Error::from)?;
+            let value =
+                HeaderValue::from_str(&format!("bytes */{size}")).map_err(anyhow::Error::from)?;
             response_headers.insert(header::CONTENT_RANGE, value);
             return Ok((StatusCode::RANGE_NOT_SATISFIABLE, response_headers).into_response());
         }
@@ -166,7 +163,11 @@ async fn upload_object(
     let streamed: Result<()> = async {
         loop {
             let frame = match tokio::time::timeout(idle, body.frame()).await {
-                Err(_) => return Err(AppError::ServiceUnavailable("the upload stopped sending data")),
+                Err(_) => {
+                    return Err(AppError::ServiceUnavailable(
+                        "the upload stopped sending data",
+                    ));
+                }
                 Ok(None) => return Ok(()),
                 Ok(Some(frame)) => {
                     frame.map_err(|_| AppError::BadRequest("the body could not be read".into()))?
@@ -245,7 +246,13 @@ fn parse_range(value: &str, size: u64) -> Range {
 fn content_disposition(filename: &str) -> String {
     let ascii: String = filename
         .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .filter(|c| !matches!(c, '"' | '\\'))
         .collect();
     let mut encoded = String::new();

@@ -80,7 +80,8 @@ impl LocalStore {
             } => format!("put\n{expires}\n{key}\n{content_type}\n{size}"),
         };
         let payload = URL_SAFE_NO_PAD.encode(text);
-        let signature = URL_SAFE_NO_PAD.encode(self.mac(payload.as_bytes()).finalize().into_bytes());
+        let signature =
+            URL_SAFE_NO_PAD.encode(self.mac(payload.as_bytes()).finalize().into_bytes());
         format!("{payload}.{signature}")
     }
 
@@ -357,7 +358,15 @@ mod tests {
 
     #[test]
     fn keys_that_could_leave_the_directory_are_refused() {
-        for key in ["../x", "files/../../etc", "/etc/passwd", "a//b", ".partial/x", "a\\b", ""] {
+        for key in [
+            "../x",
+            "files/../../etc",
+            "/etc/passwd",
+            "a//b",
+            ".partial/x",
+            "a\\b",
+            "",
+        ] {
             assert!(!is_safe_key(key), "{key}");
         }
         assert!(is_safe_key("files/0193/0194"));

@@ -218,7 +218,10 @@ async fn download_file(
         // 307 keeps the method; the URL is private to the caller, so it must not be cached.
         return Ok((
             StatusCode::TEMPORARY_REDIRECT,
-            [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store".into())],
+            [
+                (header::LOCATION, url),
+                (header::CACHE_CONTROL, "no-store".into()),
+            ],
         )
             .into_response());
     }
@@ -246,7 +249,11 @@ async fn delete_file(
     // The row is gone from the API either way; a store that fails now leaves an orphan
     // object behind, logged with its key so it can be removed later.
     if let Err(error) = state.storage.delete(&key).await {
-        tracing::warn!(key, error = format!("{error:#}"), "stored object not deleted");
+        tracing::warn!(
+            key,
+            error = format!("{error:#}"),
+            "stored object not deleted"
+        );
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::model::{File, FileState, UploadForm, sanitize_filename};
-use super::repo::{self, NewFile};
 use super::quota_exceeded;
+use super::repo::{self, NewFile};
 use crate::auth::AuthUser;
 use crate::error::{ErrorBody, FieldError};
 use crate::storage::{ObjectWriter, SNIFF_LEN, object_key, sniff_content_type};
@@ -54,12 +54,12 @@ pub(super) async fn upload_file(
     if declared.is_some_and(|length| length > limits.max_file_bytes + FORM_OVERHEAD) {
         return Err(AppError::PayloadTooLarge);
     }
-    let mut multipart = Multipart::from_request(request, &state)
-        .await
-        .map_err(|rejection: MultipartRejection| match rejection.status() {
+    let mut multipart = Multipart::from_request(request, &state).await.map_err(
+        |rejection: MultipartRejection| match rejection.status() {
             StatusCode::BAD_REQUEST => AppError::UnsupportedMediaType,
             _ => AppError::BadRequest(rejection.body_text()),
-        })?;
+        },
+    )?;
     let used = repo::used_bytes_by_owner(&state.db, user.id).await?;
     let remaining = limits
         .user_quota_bytes
@@ -84,7 +84,11 @@ pub(super) async fn upload_file(
         Err(error) => {
             // Without its row the object would be an orphan nobody can see or delete.
             if let Err(delete) = state.storage.delete(&file.key).await {
-                tracing::warn!(key = file.key, error = format!("{delete:#}"), "orphan object left");
+                tracing::warn!(
+                    key = file.key,
+                    error = format!("{delete:#}"),
+                    "orphan object left"
+                );
             }
             Err(error.into())
         }
@@ -144,7 +148,9 @@ async fn store_part(
     };
     let streamed = async {
         while let Some(chunk) = next_chunk(field, idle).await? {
-            upload.push(state, &key, &limits.allowed_types, chunk).await?;
+            upload
+                .push(state, &key, &limits.allowed_types, chunk)
+                .await?;
         }
         upload.flush_head(state, &key, &limits.allowed_types).await
     }
@@ -153,12 +159,18 @@ async fn store_part(
         if let Some(writer) = upload.writer.take()
             && let Err(abort) = writer.abort().await
         {
-            tracing::warn!(key, error = format!("{abort:#}"), "partial upload not removed");
+            tracing::warn!(
+                key,
+                error = format!("{abort:#}"),
+                "partial upload not removed"
+            );
         }
         return Err(error);
     }
     let (Some(writer), Some(content_type)) = (upload.writer.take(), upload.content_type) else {
-        return Err(AppError::Internal(anyhow::anyhow!("upload finished unopened")));
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "upload finished unopened"
+        )));
     };
     writer.finish().await?;
     Ok(Stored {

@@ -64,6 +64,53 @@ fn to_spec(catalog: &Catalog, params: &[Param], row: &[usize], name: &str) -> Op
 }
 
 type Value = (usize, usize);
+
+/// A greedy row can break a `requires`/`excludes` rule its seed does not (a platform that
+/// needs the container image, with the image switched off to cover another pair): the first
+/// single change of a parameter outside the seed, in catalog order, that makes it valid.
+fn repair(
+    catalog: &Catalog,
+    params: &[Param],
+    row: &mut [usize],
+    seed: &[Value],
+    name: &str,
+) -> Option<Spec> {
+    for k in (0..params.len()).filter(|k| seed.iter().all(|&(i, _)| i != *k)) {
+        let before = row[k];
+        for v in (0..params[k].values.len()).filter(|&v| v != before) {
+            row[k] = v;
+            if let Some(spec) = to_spec(catalog, params, row, name) {
+                return Some(spec);
+            }
+        }
+        row[k] = before;
+    }
+    // Two rules broken at once (a platform that excludes the database of the seed, and one
+    // that needs the image switched off): move parameters outside the seed back to their
+    // default one by one, keeping each move, until the row is valid.
+    for k in (0..params.len()).filter(|k| seed.iter().all(|&(i, _)| i != *k)) {
+        row[k] = default_value(catalog, &params[k]);
+        if let Some(spec) = to_spec(catalog, params, row, name) {
+            return Some(spec);
+        }
+    }
+    None
+}
+
+/// Index of the parameter's default: the category's default provider, or the default
+/// on/off state (listed first) of a multi-choice provider.
+fn default_value(catalog: &Catalog, param: &Param) -> usize {
+    if param.provider.is_some() {
+        return 0;
+    }
+    catalog
+        .categories
+        .iter()
+        .find(|c| c.id == param.category)
+        .and_then(|c| c.default.first())
+        .and_then(|d| param.values.iter().position(|v| v == d))
+        .unwrap_or(0)
+}
 type Pair = (Value, Value);
 
 /// Valid specs that together cover every feasible pair of parameter values.
@@ -133,12 +180,14 @@ fn covering(catalog: &Catalog, pair_needed: impl Fn(&Param, &Param) -> bool) -> 
             }
             row[k] = Some(best.1);
         }
-        let row: Vec<usize> = row
+        let mut row: Vec<usize> = row
             .into_iter()
             .map(|v| v.expect("every parameter set"))
             .collect();
         let name = format!("combo-{}", specs.len() + 1);
-        match to_spec(catalog, &params, &row, &name) {
+        let spec = to_spec(catalog, &params, &row, &name)
+            .or_else(|| repair(catalog, &params, &mut row, &seed, &name));
+        match spec {
             Some(spec) => {
                 for i in 0..n {
                     unseen.remove(&(i, row[i]));

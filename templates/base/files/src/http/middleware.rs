@@ -1,7 +1,8 @@
-//! Cross-cutting request handling: error bodies, security headers, metrics, tracing, panics.
+//! Cross-cutting request handling: error bodies, body limits and timeouts, security headers,
+//! metrics, tracing, panics.
 
 use std::any::Any;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
@@ -27,6 +28,49 @@ pub async fn drop_invalid_request_id(mut request: Request) -> Request {
         request.headers_mut().remove(&REQUEST_ID);
     }
     request
+}
+
+/// Body size and time limits of a request (`BODY_LIMIT_BYTES`, `REQUEST_TIMEOUT_SECS`).
+#[derive(Clone, Copy)]
+pub struct RequestLimits {
+    /// Largest body of an ordinary request.
+    pub body_bytes: usize,
+    /// Time an ordinary request gets before it is answered with 503.
+    pub timeout: Duration,
+    /// Matched routes that stream their body and enforce both limits themselves: a file
+    /// upload may be far larger than any JSON body and take longer than any query.
+    pub streamed: &'static [&'static str],
+}
+
+/// Applies [`RequestLimits`]: a declared `Content-Length` over the limit is refused at
+/// once, a body that turns out longer fails when read (the extractors answer 413), and a
+/// request still running after the timeout is answered with 503.
+pub async fn request_limits(
+    State(limits): State<RequestLimits>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let streamed = request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|route| limits.streamed.contains(&route.as_str()));
+    if streamed {
+        return next.run(request).await;
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limits.body_bytes as u64) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let request =
+        request.map(|body| Body::new(http_body_util::Limited::new(body, limits.body_bytes)));
+    match tokio::time::timeout(limits.timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 /// Renders every error response as `{"code", "detail", "request_id"}`.

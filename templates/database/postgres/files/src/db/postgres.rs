@@ -12,7 +12,8 @@ use crate::config::DatabaseConfig;
 /// The database this service runs on.
 pub type Db = sqlx::Postgres;
 
-/// Used in development when `DATABASE_URL` is unset: the docker-compose service.
+/// Used in development when `DATABASE_URL` is unset: a local server with the
+/// default credentials (the development compose service when there is one).
 pub const DEV_DATABASE_URL: &str = "postgres://postgres:postgres@localhost:5432/app";
 
 /// Accepted `DATABASE_URL` prefixes.

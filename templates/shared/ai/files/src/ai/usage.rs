@@ -71,3 +71,98 @@ pub async fn spent_since(
     .fetch_one(db)
     .await
 }
+
+/// Calls and their totals for one group of a usage report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageTotals {
+    /// The group: a user id, `provider/model`, or a `YYYY-MM-DD` day (UTC).
+    pub key: String,
+    /// Provider calls.
+    pub calls: i64,
+    /// Prompt tokens.
+    pub input_tokens: i64,
+    /// Generated tokens.
+    pub output_tokens: i64,
+    /// Cost in millionths of the currency unit.
+    pub cost_micros: i64,
+}
+
+/// `(calls, input, output, cost)` columns every report selects after its key.
+type Sums = (i64, i64, i64, i64);
+
+fn totals(key: String, (calls, input_tokens, output_tokens, cost_micros): Sums) -> UsageTotals {
+    UsageTotals {
+        key,
+        calls,
+        input_tokens,
+        output_tokens,
+        cost_micros,
+    }
+}
+
+/// Usage since `since` per user, costliest first.
+pub async fn usage_by_user(
+    db: &DbPool,
+    since: OffsetDateTime,
+) -> Result<Vec<UsageTotals>, sqlx::Error> {
+    let rows: Vec<(Uuid, i64, i64, i64, i64)> = sqlx::query_as(
+        "select user_id, count(*), cast(sum(input_tokens) as bigint),
+            cast(sum(output_tokens) as bigint), cast(sum(cost_micros) as bigint)
+        from ai_usage where created_at >= $1
+        group by user_id order by 5 desc, 1",
+    )
+    .bind(since)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(user, calls, input, output, cost)| {
+            totals(user.to_string(), (calls, input, output, cost))
+        })
+        .collect())
+}
+
+/// Usage since `since` per provider and model, costliest first.
+pub async fn usage_by_model(
+    db: &DbPool,
+    since: OffsetDateTime,
+) -> Result<Vec<UsageTotals>, sqlx::Error> {
+    let rows: Vec<(String, String, i64, i64, i64, i64)> = sqlx::query_as(
+        "select provider, model, count(*), cast(sum(input_tokens) as bigint),
+            cast(sum(output_tokens) as bigint), cast(sum(cost_micros) as bigint)
+        from ai_usage where created_at >= $1
+        group by provider, model order by 6 desc, 1, 2",
+    )
+    .bind(since)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(provider, model, calls, input, output, cost)| {
+            totals(format!("{provider}/{model}"), (calls, input, output, cost))
+        })
+        .collect())
+}
+
+/// Usage since `since` per UTC day, oldest first.
+pub async fn usage_by_day(
+    db: &DbPool,
+    since: OffsetDateTime,
+) -> Result<Vec<UsageTotals>, sqlx::Error> {
+    // The first 10 characters of the timestamp as text are its day: timestamps are stored
+    // in UTC, and the connections' session time zone is UTC.
+    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        "select substr(cast(created_at as text), 1, 10) as day, count(*),
+            cast(sum(input_tokens) as bigint), cast(sum(output_tokens) as bigint),
+            cast(sum(cost_micros) as bigint)
+        from ai_usage where created_at >= $1
+        group by day order by day",
+    )
+    .bind(since)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(day, calls, input, output, cost)| totals(day, (calls, input, output, cost)))
+        .collect())
+}

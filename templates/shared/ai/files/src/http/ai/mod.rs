@@ -1,6 +1,7 @@
 //! `/api/v1/app/ai`: the AI gateway for signed-in users. Status, chat, chat streamed as
 //! Server-Sent Events, and an OpenAI-compatible `chat/completions`.
 
+mod admin;
 mod completions;
 mod model;
 
@@ -23,6 +24,7 @@ use crate::error::{ErrorBody, FieldError};
 use crate::http::extract::ValidatedJson;
 use crate::resilience::BreakerState;
 use crate::{AppError, AppState, Result};
+pub use admin::admin_router;
 use model::{AiStatus, ChatBody, ChatReply, ProviderReport, UsageReport};
 
 /// AI routes, relative to `/api/v1/app`.

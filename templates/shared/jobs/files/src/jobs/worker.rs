@@ -65,6 +65,11 @@ impl Worker {
         let mut running = JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
         let mut upkeep = tokio::time::interval(UPKEEP_INTERVAL);
+        // Every worker process runs the schedules; the queue keeps each tick to one job.
+        let mut schedules = JoinSet::new();
+        for schedule in self.registry.schedules() {
+            schedules.spawn(schedule.clone().run(self.jobs().clone()));
+        }
         tracing::info!(worker = %self.id, concurrency = self.concurrency, "job worker started");
         loop {
             while running.try_join_next().is_some() {}
@@ -92,6 +97,7 @@ impl Worker {
                 () = waiter.wait(poll_interval), if running.len() < self.concurrency => {}
             }
         }
+        schedules.abort_all();
         tracing::info!(running = running.len(), "job worker stopping");
         let drained = async { while running.join_next().await.is_some() {} };
         if tokio::time::timeout(grace, drained).await.is_err() {

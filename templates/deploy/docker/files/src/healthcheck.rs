@@ -52,7 +52,10 @@ async fn status(address: SocketAddr) -> anyhow::Result<u16> {
         if head.len() > MAX_STATUS_LINE {
             bail!("{address} sent no HTTP status line");
         }
-        let read = stream.read(&mut buf).await.context("reading the response")?;
+        let read = stream
+            .read(&mut buf)
+            .await
+            .context("reading the response")?;
         if read == 0 {
             bail!("{address} closed the connection without answering");
         }
@@ -109,7 +112,10 @@ mod tests {
     #[test]
     fn status_lines_are_parsed_and_anything_else_is_refused() {
         assert_eq!(parse_status(b"HTTP/1.1 200 OK\r\n"), Some(200));
-        assert_eq!(parse_status(b"HTTP/1.0 503 Service Unavailable\r\n"), Some(503));
+        assert_eq!(
+            parse_status(b"HTTP/1.0 503 Service Unavailable\r\n"),
+            Some(503)
+        );
         assert_eq!(parse_status(b"SSH-2.0-OpenSSH\r\n"), None);
         assert_eq!(parse_status(b"HTTP/1.1 abc\r\n"), None);
     }

@@ -4,6 +4,7 @@
 mod common;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{omnistack, read_tree};
 use omnistack::catalog::{Catalog, Kind};
@@ -71,42 +72,60 @@ fn run_in(dir: &Path, args: &[&str]) -> std::process::Output {
 #[test]
 fn new_then_add_equals_new_with_the_addition_and_remove_gives_back_the_original() {
     let catalog = catalog();
-    for (start, category, provider, target) in additions(&catalog) {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("app");
-        generate(&catalog, &start, &dir);
-        let out = run_in(&dir, &["add", &category, &provider]);
+    let cases = additions(&catalog);
+    // Each case is independent (its own project directory, its own `omnistack` processes):
+    // run them on every core, the set grows with every provider.
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while let Some(case) = cases.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    add_then_remove(&catalog, case);
+                }
+            });
+        }
+    });
+}
+
+fn add_then_remove(
+    catalog: &Catalog,
+    (start, category, provider, target): &(Spec, String, String, Spec),
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("app");
+    generate(catalog, start, &dir);
+    let out = run_in(&dir, &["add", category, provider]);
+    assert!(
+        out.status.success(),
+        "add {category} {provider} to {:?}: {}",
+        start.choices,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        read_tree(&dir),
+        rendered(catalog, target),
+        "add {category} {provider} to {:?}",
+        start.choices
+    );
+
+    let kind = catalog.category(category).unwrap().kind;
+    let default = &catalog.category(category).unwrap().default;
+    // Removing a single-choice provider goes back to the default: an inverse of `add` only
+    // when the project started on the default.
+    if kind == Kind::Many || start.choices[category] == *default {
+        let out = run_in(&dir, &["remove", category, provider]);
         assert!(
             out.status.success(),
-            "add {category} {provider} to {:?}: {}",
-            start.choices,
+            "remove {category} {provider}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(
             read_tree(&dir),
-            rendered(&catalog, &target),
-            "add {category} {provider} to {:?}",
+            rendered(catalog, start),
+            "add then remove {category} {provider} from {:?}",
             start.choices
         );
-
-        let kind = catalog.category(&category).unwrap().kind;
-        let default = &catalog.category(&category).unwrap().default;
-        // Removing a single-choice provider goes back to the default: an inverse of `add` only
-        // when the project started on the default.
-        if kind == Kind::Many || start.choices[&category] == *default {
-            let out = run_in(&dir, &["remove", &category, &provider]);
-            assert!(
-                out.status.success(),
-                "remove {category} {provider}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert_eq!(
-                read_tree(&dir),
-                rendered(&catalog, &start),
-                "add then remove {category} {provider} from {:?}",
-                start.choices
-            );
-        }
     }
 }
 

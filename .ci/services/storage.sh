@@ -11,6 +11,14 @@ export S3_TEST_ACCESS_KEY_ID="omnistack-test-key"
 export S3_TEST_SECRET_ACCESS_KEY="omnistack-test-secret-0123456789abcdef"
 export S3_TEST_BUCKET="omnistack-test"
 storage_port="${S3_TEST_PORT:-8014}"
+# A server left by an earlier run on this machine serves a folder that run may have half
+# cleaned up (seen: 500s for every upload): always start a fresh one.
+if pkill -f "$storage_s3s" 2>/dev/null; then
+  for _ in $(seq 1 20); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$storage_port") 2>/dev/null || break
+    sleep 0.5
+  done
+fi
 storage_root="$(mktemp -d "${TMPDIR:-/tmp}/storage-s3s.XXXXXX")"
 # s3s-fs serves each directory under its root as a bucket.
 mkdir -p "$storage_root/$S3_TEST_BUCKET"

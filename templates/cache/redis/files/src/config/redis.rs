@@ -34,7 +34,7 @@ impl RedisConfig {
             }
         };
         if !url.is_empty() && redis::Client::open(url.as_str()).is_err() {
-            env.problem("REDIS_URL must be a redis:// or unix:// URL");
+            env.problem("REDIS_URL must be a redis://, rediss:// or unix:// URL");
         }
         Self {
             url: Secret::new(url),

@@ -38,6 +38,10 @@ struct Inner {
 impl RedisConnection {
     /// A connection to `config.url`, opened at first use (the app starts without Redis).
     pub fn new(config: &RedisConfig) -> Self {
+        // redis builds its `rediss://` TLS on rustls' process-wide provider, which rustls
+        // cannot pick alone once the build holds two (ring here, aws-lc-rs from an HTTP
+        // client): install ring unless one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = redis::Client::open(config.url.expose())
             .expect("REDIS_URL is validated when the configuration loads");
         Self {

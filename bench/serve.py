@@ -156,10 +156,13 @@ def cpu_jiffies(pids=()):
     return busy, own
 
 
-def wrk(url, token, args, duration, pids=()):
+def wrk(url, token, args, duration, pids=(), script=None):
     """One wrk run; `others_cpu` is the CPU (in cores) used meanwhile by processes other than
-    the servers in `pids` and wrk itself: anything above a few percent makes figures noisy."""
+    the servers in `pids` and wrk itself: anything above a few percent makes figures noisy.
+    `script`: a wrk Lua script (e.g. one that sets a POST body)."""
     cmd = nice_prefix(args) + ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration}s", "--latency"]
+    if script:
+        cmd += ["-s", script]
     if token:
         cmd += ["-H", f"Authorization: Bearer {token}"]
     cmd.append(url)
@@ -252,12 +255,13 @@ def create_projects(app_url, token, count=PROJECTS):
         assert status == 201, f"create project: {status} {body[:300]!r}"
 
 
-def prepare_baseline(work, project):
-    """Copies bench/baseline to `work` with the generated project's Cargo.lock, so cargo
-    picks the very same versions of axum, sqlx, tokio, jsonwebtoken, serde_json, ..."""
-    dst = os.path.join(work, "baseline")
+def prepare_baseline(work, project, crate="baseline"):
+    """Copies bench/baseline (or another crate of bench/) to `work` with the generated
+    project's Cargo.lock, so cargo picks the very same versions of axum, sqlx, tokio,
+    jsonwebtoken, serde_json, ..."""
+    dst = os.path.join(work, crate)
     shutil.rmtree(dst, ignore_errors=True)
-    shutil.copytree(os.path.join(BENCH, "baseline"), dst,
+    shutil.copytree(os.path.join(BENCH, crate), dst,
                     ignore=shutil.ignore_patterns("target", "Cargo.lock"))
     lock = os.path.join(project, "Cargo.lock")
     if os.path.exists(lock):

@@ -3,15 +3,12 @@
 //! stream of typed events (`message_start` ... `message_stop`) that may carry an `error`
 //! event after the HTTP 200.
 
-use reqwest::Client;
+use reqwest::{Client, RequestBuilder};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http_client::{self, StreamDecoder};
-use super::provider::{
-    BoxFuture, ChatRequest, Completion, EventStream, LlmProvider, ProviderError, Role, StreamEvent,
-    TokenUsage,
-};
+use super::http_client::{StreamDecoder, WireFormat, end_marker, event_json, stream_error};
+use super::provider::{ChatRequest, Completion, ProviderError, Role, StreamEvent, TokenUsage};
 use super::sse::SseEvent;
 use crate::config::ProviderSettings;
 
@@ -61,22 +58,11 @@ impl Anthropic {
         }
         body
     }
-
-    async fn post(&self, body: &Value) -> Result<reqwest::Response, ProviderError> {
-        let mut request = self
-            .client
-            .post(format!("{}/messages", self.settings.base_url))
-            .header("anthropic-version", ANTHROPIC_VERSION)
-            .json(body);
-        if let Some(key) = &self.settings.api_key {
-            request = request.header("x-api-key", key.expose());
-        }
-        http_client::send(request).await
-    }
 }
 
+/// A Messages API answer.
 #[derive(Deserialize)]
-struct Answer {
+pub struct Answer {
     content: Vec<Block>,
     stop_reason: Option<String>,
     usage: Usage,
@@ -111,55 +97,52 @@ fn finish_reason(stop_reason: Option<String>) -> Option<String> {
     })
 }
 
-impl LlmProvider for Anthropic {
+impl WireFormat for Anthropic {
+    type Answer = Answer;
+    type Decoder = EventDecoder;
+
     fn id(&self) -> &'static str {
         "anthropic"
     }
 
-    fn chat<'a>(
-        &'a self,
-        model: &'a str,
-        request: &'a ChatRequest,
-    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-        Box::pin(async move {
-            let response = self.post(&Self::body(model, request, false)).await?;
-            let answer: Answer = http_client::json(response).await?;
-            let content = answer
-                .content
-                .iter()
-                .filter(|block| block.kind == "text")
-                .map(|block| block.text.as_str())
-                .collect();
-            Ok(Completion {
-                content,
-                finish_reason: finish_reason(answer.stop_reason),
-                usage: TokenUsage {
-                    input_tokens: answer.usage.input_tokens,
-                    output_tokens: answer.usage.output_tokens,
-                },
-            })
+    fn request(&self, model: &str, request: &ChatRequest, stream: bool) -> RequestBuilder {
+        let request = self
+            .client
+            .post(format!("{}/messages", self.settings.base_url))
+            .header("anthropic-version", ANTHROPIC_VERSION)
+            .json(&Self::body(model, request, stream));
+        match &self.settings.api_key {
+            Some(key) => request.header("x-api-key", key.expose()),
+            None => request,
+        }
+    }
+
+    fn completion(answer: Answer) -> Result<Completion, ProviderError> {
+        let content = answer
+            .content
+            .iter()
+            .filter(|block| block.kind == "text")
+            .map(|block| block.text.as_str())
+            .collect();
+        Ok(Completion {
+            content,
+            finish_reason: finish_reason(answer.stop_reason),
+            usage: TokenUsage {
+                input_tokens: answer.usage.input_tokens,
+                output_tokens: answer.usage.output_tokens,
+            },
         })
     }
 
-    fn stream<'a>(
-        &'a self,
-        model: &'a str,
-        request: &'a ChatRequest,
-    ) -> BoxFuture<'a, Result<EventStream, ProviderError>> {
-        Box::pin(async move {
-            let response = self.post(&Self::body(model, request, true)).await?;
-            Ok(http_client::decode_stream(
-                response,
-                EventDecoder::default(),
-            ))
-        })
+    fn decoder(&self) -> EventDecoder {
+        EventDecoder::default()
     }
 }
 
 /// Reads the typed events: usage from `message_start` (input) and `message_delta`
 /// (output, cumulative), text from `content_block_delta`, the end at `message_stop`.
 #[derive(Default)]
-struct EventDecoder {
+pub struct EventDecoder {
     usage: Usage,
     stop_reason: Option<String>,
     done: bool,
@@ -182,8 +165,7 @@ fn error_status(kind: &str) -> u16 {
 
 impl StreamDecoder for EventDecoder {
     fn event(&mut self, event: SseEvent) -> Result<Vec<StreamEvent>, ProviderError> {
-        let data: Value = serde_json::from_str(&event.data)
-            .map_err(|error| ProviderError::Decode(format!("event: {error}")))?;
+        let data: Value = event_json(&event, "event")?;
         let kind = data["type"].as_str().unwrap_or_default();
         match kind {
             "message_start" => {
@@ -220,14 +202,8 @@ impl StreamDecoder for EventDecoder {
             }
             "error" => {
                 let error = &data["error"];
-                return Err(ProviderError::Status {
-                    status: error_status(error["type"].as_str().unwrap_or_default()),
-                    retry_after: None,
-                    message: error["message"]
-                        .as_str()
-                        .unwrap_or("error event")
-                        .to_owned(),
-                });
+                let status = error_status(error["type"].as_str().unwrap_or_default());
+                return Err(stream_error(status, error));
             }
             // ping, content_block_start/stop, and event types added later.
             _ => {}
@@ -236,12 +212,6 @@ impl StreamDecoder for EventDecoder {
     }
 
     fn end(&mut self) -> Result<Vec<StreamEvent>, ProviderError> {
-        if self.done {
-            Ok(Vec::new())
-        } else {
-            Err(ProviderError::Transport(
-                "the stream ended before message_stop".into(),
-            ))
-        }
+        end_marker(self.done, "message_stop")
     }
 }

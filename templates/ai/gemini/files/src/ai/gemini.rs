@@ -3,15 +3,12 @@
 //! streams from `:streamGenerateContent?alt=sse`, each event a whole response object, usage
 //! in `usageMetadata` (the last one counts), no end marker.
 
-use reqwest::Client;
+use reqwest::{Client, RequestBuilder};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http_client::{self, StreamDecoder};
-use super::provider::{
-    BoxFuture, ChatRequest, Completion, EventStream, LlmProvider, ProviderError, Role, StreamEvent,
-    TokenUsage,
-};
+use super::http_client::{StreamDecoder, WireFormat, event_json, stream_error};
+use super::provider::{ChatRequest, Completion, ProviderError, Role, StreamEvent, TokenUsage};
 use super::sse::SseEvent;
 use crate::config::ProviderSettings;
 
@@ -59,30 +56,12 @@ impl Gemini {
         }
         body
     }
-
-    async fn post(
-        &self,
-        model: &str,
-        method: &str,
-        request: &ChatRequest,
-    ) -> Result<reqwest::Response, ProviderError> {
-        let mut request = self
-            .client
-            .post(format!(
-                "{}/models/{model}:{method}",
-                self.settings.base_url
-            ))
-            .json(&Self::body(request));
-        if let Some(key) = &self.settings.api_key {
-            request = request.header("x-goog-api-key", key.expose());
-        }
-        http_client::send(request).await
-    }
 }
 
+/// A `GenerateContentResponse`: the whole answer, and each event of a stream.
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Response {
+pub struct Response {
     #[serde(default)]
     candidates: Vec<Candidate>,
     usage_metadata: Option<UsageMetadata>,
@@ -163,55 +142,58 @@ impl Response {
     }
 }
 
-impl LlmProvider for Gemini {
+impl WireFormat for Gemini {
+    type Answer = Response;
+    type Decoder = ChunkDecoder;
+
     fn id(&self) -> &'static str {
         "gemini"
     }
 
-    fn chat<'a>(
-        &'a self,
-        model: &'a str,
-        request: &'a ChatRequest,
-    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-        Box::pin(async move {
-            let response = self.post(model, "generateContent", request).await?;
-            let answer: Response = http_client::json(response).await?;
-            if answer.candidates.is_empty() && answer.prompt_feedback.is_some() {
-                // The prompt itself was blocked.
-                return Ok(Completion {
-                    content: String::new(),
-                    finish_reason: Some("content_filter".into()),
-                    usage: answer.usage_metadata.map(Into::into).unwrap_or_default(),
-                });
-            }
-            Ok(Completion {
-                content: answer.text(),
-                finish_reason: answer.finish_reason(),
-                usage: answer.usage_metadata.map(Into::into).unwrap_or_default(),
-            })
+    fn request(&self, model: &str, request: &ChatRequest, stream: bool) -> RequestBuilder {
+        let method = if stream {
+            "streamGenerateContent?alt=sse"
+        } else {
+            "generateContent"
+        };
+        let request = self
+            .client
+            .post(format!(
+                "{}/models/{model}:{method}",
+                self.settings.base_url
+            ))
+            .json(&Self::body(request));
+        match &self.settings.api_key {
+            Some(key) => request.header("x-goog-api-key", key.expose()),
+            None => request,
+        }
+    }
+
+    fn completion(answer: Response) -> Result<Completion, ProviderError> {
+        let usage = answer.usage_metadata.map(Into::into).unwrap_or_default();
+        if answer.candidates.is_empty() && answer.prompt_feedback.is_some() {
+            // The prompt itself was blocked.
+            return Ok(Completion {
+                content: String::new(),
+                finish_reason: Some("content_filter".into()),
+                usage,
+            });
+        }
+        Ok(Completion {
+            content: answer.text(),
+            finish_reason: answer.finish_reason(),
+            usage,
         })
     }
 
-    fn stream<'a>(
-        &'a self,
-        model: &'a str,
-        request: &'a ChatRequest,
-    ) -> BoxFuture<'a, Result<EventStream, ProviderError>> {
-        Box::pin(async move {
-            let response = self
-                .post(model, "streamGenerateContent?alt=sse", request)
-                .await?;
-            Ok(http_client::decode_stream(
-                response,
-                ChunkDecoder::default(),
-            ))
-        })
+    fn decoder(&self) -> ChunkDecoder {
+        ChunkDecoder::default()
     }
 }
 
 /// Reads response chunks; the stream simply ends, so the end is where it finishes.
 #[derive(Default)]
-struct ChunkDecoder {
+pub struct ChunkDecoder {
     usage: Option<UsageMetadata>,
     finish_reason: Option<String>,
     chunks: usize,
@@ -219,20 +201,13 @@ struct ChunkDecoder {
 
 impl StreamDecoder for ChunkDecoder {
     fn event(&mut self, event: SseEvent) -> Result<Vec<StreamEvent>, ProviderError> {
-        let value: Value = serde_json::from_str(&event.data)
-            .map_err(|error| ProviderError::Decode(format!("chunk: {error}")))?;
+        let value: Value = event_json(&event, "chunk")?;
         if let Some(error) = value.get("error") {
-            return Err(ProviderError::Status {
-                status: error["code"]
-                    .as_u64()
-                    .and_then(|code| u16::try_from(code).ok())
-                    .unwrap_or(500),
-                retry_after: None,
-                message: error["message"]
-                    .as_str()
-                    .unwrap_or("error chunk")
-                    .to_owned(),
-            });
+            let status = error["code"]
+                .as_u64()
+                .and_then(|code| u16::try_from(code).ok())
+                .unwrap_or(500);
+            return Err(stream_error(status, error));
         }
         let chunk: Response = serde_json::from_value(value)
             .map_err(|error| ProviderError::Decode(format!("chunk: {error}")))?;

@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use super::catalog::ModelSpec;
 use super::provider::{
-    ChatRequest, Completion, EventStream, LlmProvider, ProviderError, StreamEvent, TokenUsage,
+    BoxFuture, ChatRequest, Completion, EventStream, LlmProvider, ProviderError, StreamEvent,
+    TokenUsage,
 };
 use super::router::{self, Route, RouteError};
 use super::usage::{self, UsageRecord};
@@ -233,6 +234,48 @@ impl AiGateway {
         Ok(chosen.into_iter().cloned().collect())
     }
 
+    /// Calls the candidates in order until one succeeds: each behind its provider's
+    /// breaker and within the per-attempt timeout. A failure is recorded; a transient one
+    /// moves on to the next candidate, any other ends the request.
+    async fn first_success<T>(
+        &self,
+        db: &DbPool,
+        (user_id, route, request): (Uuid, &Route, &ChatRequest),
+        streamed: bool,
+        call: impl for<'m> Fn(
+            &'m dyn LlmProvider,
+            &'m str,
+            &'m ChatRequest,
+        ) -> BoxFuture<'m, Result<T, ProviderError>>,
+    ) -> Result<(T, Record), GatewayError> {
+        let mut failures = Failures::default();
+        for model in self.candidates(route, request)? {
+            let upstream = &self.inner.upstreams[model.provider.as_str()];
+            if !upstream.breaker.try_acquire() {
+                failures.skipped(&model);
+                continue;
+            }
+            let record = Record::new(user_id, model, Instant::now(), streamed);
+            let attempt = call(upstream.provider.as_ref(), &record.model.id, request);
+            let error = match tokio::time::timeout(self.inner.settings.timeout, attempt).await {
+                Ok(Ok(value)) => {
+                    upstream.breaker.record(true);
+                    return Ok((value, record));
+                }
+                Ok(Err(error)) => error,
+                Err(_) => ProviderError::Timeout,
+            };
+            // Only failures of the provider count against its breaker, not refusals of
+            // one request.
+            upstream.breaker.record(!error.is_transient());
+            record
+                .store(db, TokenUsage::default(), 0, error.outcome())
+                .await;
+            failures.failed(&record.model, error)?;
+        }
+        Err(failures.into_error())
+    }
+
     /// A whole answer, falling back across providers on transient failures.
     pub async fn chat(
         &self,
@@ -241,44 +284,24 @@ impl AiGateway {
         route: &Route,
         request: &ChatRequest,
     ) -> Result<Answer, GatewayError> {
-        let mut failures = Failures::default();
-        for model in self.candidates(route, request)? {
-            let upstream = &self.inner.upstreams[model.provider.as_str()];
-            if !upstream.breaker.try_acquire() {
-                failures.skipped(&model);
-                continue;
-            }
-            let started = Instant::now();
-            let result = tokio::time::timeout(
-                self.inner.settings.timeout,
-                upstream.provider.chat(&model.id, request),
+        let (completion, record) = self
+            .first_success(
+                db,
+                (user_id, route, request),
+                false,
+                |provider, model, request| provider.chat(model, request),
             )
-            .await
-            .unwrap_or(Err(ProviderError::Timeout));
-            let error = match result {
-                Ok(completion) => {
-                    upstream.breaker.record(true);
-                    let usage = completion.usage;
-                    let cost_micros = model.cost_micros(usage.input_tokens, usage.output_tokens);
-                    let record = Record::new(user_id, &model, started, false);
-                    record.store(db, usage, cost_micros, "ok").await;
-                    return Ok(Answer {
-                        model,
-                        completion,
-                        cost_micros,
-                    });
-                }
-                Err(error) => error,
-            };
-            // Only failures of the provider count against its breaker, not refusals of
-            // one request.
-            upstream.breaker.record(!error.is_transient());
-            Record::new(user_id, &model, started, false)
-                .store(db, TokenUsage::default(), 0, error.outcome())
-                .await;
-            failures.failed(&model, error)?;
-        }
-        Err(failures.into_error())
+            .await?;
+        let usage = completion.usage;
+        let cost_micros = record
+            .model
+            .cost_micros(usage.input_tokens, usage.output_tokens);
+        record.store(db, usage, cost_micros, "ok").await;
+        Ok(Answer {
+            model: record.model,
+            completion,
+            cost_micros,
+        })
     }
 
     /// Starts a streamed answer. The fallback happens only until the first piece of the
@@ -292,53 +315,37 @@ impl AiGateway {
         route: &Route,
         request: &ChatRequest,
     ) -> Result<StartedStream, GatewayError> {
-        let timeout = self.inner.settings.timeout;
-        let mut failures = Failures::default();
-        for model in self.candidates(route, request)? {
-            let upstream = &self.inner.upstreams[model.provider.as_str()];
-            if !upstream.breaker.try_acquire() {
-                failures.skipped(&model);
-                continue;
-            }
-            let started = Instant::now();
-            let opened = async {
-                let mut events = upstream.provider.stream(&model.id, request).await?;
-                let first = events.next().await.unwrap_or_else(|| {
-                    Err(ProviderError::Decode(
-                        "the stream ended without an event".into(),
-                    ))
-                })?;
-                Ok::<_, ProviderError>((first, events))
-            };
-            let error = match tokio::time::timeout(timeout, opened)
-                .await
-                .unwrap_or(Err(ProviderError::Timeout))
-            {
-                Ok((first, events)) => {
-                    upstream.breaker.record(true);
-                    let record = Record::new(user_id, &model, started, true);
-                    let (sender, receiver) = mpsc::channel(16);
-                    let forward = Forward {
-                        db: db.clone(),
-                        record,
-                        timeout,
-                        sender,
-                    };
-                    tokio::spawn(forward.run(first, events));
-                    return Ok(StartedStream {
-                        model,
-                        events: receiver,
-                    });
-                }
-                Err(error) => error,
-            };
-            upstream.breaker.record(!error.is_transient());
-            Record::new(user_id, &model, started, true)
-                .store(db, TokenUsage::default(), 0, error.outcome())
-                .await;
-            failures.failed(&model, error)?;
-        }
-        Err(failures.into_error())
+        let ((first, events), record) = self
+            .first_success(
+                db,
+                (user_id, route, request),
+                true,
+                |provider, model, request| {
+                    Box::pin(async move {
+                        let mut events = provider.stream(model, request).await?;
+                        let first = events.next().await.unwrap_or_else(|| {
+                            Err(ProviderError::Decode(
+                                "the stream ended without an event".into(),
+                            ))
+                        })?;
+                        Ok((first, events))
+                    })
+                },
+            )
+            .await?;
+        let model = record.model.clone();
+        let (sender, receiver) = mpsc::channel(16);
+        let forward = Forward {
+            db: db.clone(),
+            record,
+            timeout: self.inner.settings.timeout,
+            sender,
+        };
+        tokio::spawn(forward.run(first, events));
+        Ok(StartedStream {
+            model,
+            events: receiver,
+        })
     }
 }
 
@@ -410,10 +417,10 @@ struct Record {
 }
 
 impl Record {
-    fn new(user_id: Uuid, model: &ModelSpec, started: Instant, streamed: bool) -> Self {
+    fn new(user_id: Uuid, model: ModelSpec, started: Instant, streamed: bool) -> Self {
         Self {
             user_id,
-            model: model.clone(),
+            model,
             started,
             streamed,
         }

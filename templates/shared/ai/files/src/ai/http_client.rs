@@ -1,4 +1,5 @@
-//! What the providers' HTTP calls share: sending a request, turning an error answer into a
+//! What the providers' HTTP calls share: the [`WireFormat`] a provider describes and the
+//! [`LlmProvider`] that follows from it, sending a request, turning an error answer into a
 //! [`ProviderError`] without keeping more of it than the message, and decoding a streamed
 //! body into [`StreamEvent`]s.
 
@@ -9,9 +10,62 @@ use futures_util::StreamExt;
 use reqwest::header::RETRY_AFTER;
 use reqwest::{RequestBuilder, Response};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
-use super::provider::{EventStream, ProviderError, StreamEvent};
+use super::provider::{
+    BoxFuture, ChatRequest, Completion, EventStream, LlmProvider, ProviderError, StreamEvent,
+};
 use super::sse::{SseEvent, SseParser};
+
+/// One provider's HTTP dialect: how a request is written, how a whole answer and a stream
+/// are read. Every such provider is an [`LlmProvider`]: sending, error answers and the
+/// event-stream loop are the same for all.
+pub trait WireFormat: Send + Sync {
+    /// The whole answer's JSON.
+    type Answer: DeserializeOwned + Send;
+    /// Reads this provider's stream events.
+    type Decoder: StreamDecoder;
+
+    /// Its id in the model catalog and in usage records.
+    fn id(&self) -> &'static str;
+
+    /// The request (URL, key header, body) for `model`, streamed or not.
+    fn request(&self, model: &str, request: &ChatRequest, stream: bool) -> RequestBuilder;
+
+    /// The answer as a [`Completion`].
+    fn completion(answer: Self::Answer) -> Result<Completion, ProviderError>;
+
+    /// A decoder for one stream.
+    fn decoder(&self) -> Self::Decoder;
+}
+
+impl<W: WireFormat> LlmProvider for W {
+    fn id(&self) -> &'static str {
+        WireFormat::id(self)
+    }
+
+    fn chat<'a>(
+        &'a self,
+        model: &'a str,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
+        Box::pin(async move {
+            let response = send(self.request(model, request, false)).await?;
+            W::completion(json(response).await?)
+        })
+    }
+
+    fn stream<'a>(
+        &'a self,
+        model: &'a str,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<EventStream, ProviderError>> {
+        Box::pin(async move {
+            let response = send(self.request(model, request, true)).await?;
+            Ok(decode_stream(response, self.decoder()))
+        })
+    }
+}
 
 /// Largest error or answer body read from a provider.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -88,6 +142,37 @@ pub trait StreamDecoder: Send + 'static {
 
     /// The body ended: the final events, or an error when the stream was cut short.
     fn end(&mut self) -> Result<Vec<StreamEvent>, ProviderError>;
+}
+
+/// An event's JSON data; `what` names it in the error.
+pub fn event_json<T: DeserializeOwned>(event: &SseEvent, what: &str) -> Result<T, ProviderError> {
+    serde_json::from_str(&event.data)
+        .map_err(|error| ProviderError::Decode(format!("{what}: {error}")))
+}
+
+/// An error reported inside a stream after the 200 (`{"message": ...}` in every format),
+/// as the status it stands for.
+pub fn stream_error(status: u16, error: &Value) -> ProviderError {
+    ProviderError::Status {
+        status,
+        retry_after: None,
+        message: error["message"]
+            .as_str()
+            .unwrap_or("error event")
+            .to_owned(),
+    }
+}
+
+/// The end of a body that needs an end marker: nothing more when it came, an error (the
+/// answer was cut off) when it did not.
+pub fn end_marker(seen: bool, marker: &str) -> Result<Vec<StreamEvent>, ProviderError> {
+    if seen {
+        Ok(Vec::new())
+    } else {
+        Err(ProviderError::Transport(format!(
+            "the stream ended before {marker}"
+        )))
+    }
 }
 
 struct Decoding<D> {

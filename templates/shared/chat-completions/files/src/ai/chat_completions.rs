@@ -2,15 +2,12 @@
 //! answers in `choices[0].message`, streams of `chat.completion.chunk` events ending with
 //! `data: [DONE]`, usage in the last chunk when `stream_options.include_usage` is set.
 
-use reqwest::Client;
+use reqwest::{Client, RequestBuilder};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http_client::{self, StreamDecoder};
-use super::provider::{
-    BoxFuture, ChatRequest, Completion, EventStream, LlmProvider, ProviderError, StreamEvent,
-    TokenUsage,
-};
+use super::http_client::{StreamDecoder, WireFormat, end_marker, event_json, stream_error};
+use super::provider::{ChatRequest, Completion, ProviderError, StreamEvent, TokenUsage};
 use super::sse::SseEvent;
 use crate::config::ProviderSettings;
 
@@ -68,21 +65,11 @@ impl ChatCompletions {
         }
         body
     }
-
-    async fn post(&self, body: &Value) -> Result<reqwest::Response, ProviderError> {
-        let mut request = self
-            .client
-            .post(format!("{}/chat/completions", self.settings.base_url))
-            .json(body);
-        if let Some(key) = &self.settings.api_key {
-            request = request.bearer_auth(key.expose());
-        }
-        http_client::send(request).await
-    }
 }
 
+/// A `chat.completion` object.
 #[derive(Deserialize)]
-struct Answer {
+pub struct Answer {
     choices: Vec<Choice>,
     usage: Option<Usage>,
 }
@@ -113,44 +100,40 @@ impl From<Usage> for TokenUsage {
     }
 }
 
-impl LlmProvider for ChatCompletions {
+impl WireFormat for ChatCompletions {
+    type Answer = Answer;
+    type Decoder = ChunkDecoder;
+
     fn id(&self) -> &'static str {
         self.id
     }
 
-    fn chat<'a>(
-        &'a self,
-        model: &'a str,
-        request: &'a ChatRequest,
-    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-        Box::pin(async move {
-            let response = self.post(&self.body(model, request, false)).await?;
-            let answer: Answer = http_client::json(response).await?;
-            let choice = answer
-                .choices
-                .into_iter()
-                .next()
-                .ok_or_else(|| ProviderError::Decode("no choices".into()))?;
-            Ok(Completion {
-                content: choice.message.content.unwrap_or_default(),
-                finish_reason: choice.finish_reason,
-                usage: answer.usage.map(TokenUsage::from).unwrap_or_default(),
-            })
+    fn request(&self, model: &str, request: &ChatRequest, stream: bool) -> RequestBuilder {
+        let request = self
+            .client
+            .post(format!("{}/chat/completions", self.settings.base_url))
+            .json(&self.body(model, request, stream));
+        match &self.settings.api_key {
+            Some(key) => request.bearer_auth(key.expose()),
+            None => request,
+        }
+    }
+
+    fn completion(answer: Answer) -> Result<Completion, ProviderError> {
+        let choice = answer
+            .choices
+            .into_iter()
+            .next()
+            .ok_or_else(|| ProviderError::Decode("no choices".into()))?;
+        Ok(Completion {
+            content: choice.message.content.unwrap_or_default(),
+            finish_reason: choice.finish_reason,
+            usage: answer.usage.map(TokenUsage::from).unwrap_or_default(),
         })
     }
 
-    fn stream<'a>(
-        &'a self,
-        model: &'a str,
-        request: &'a ChatRequest,
-    ) -> BoxFuture<'a, Result<EventStream, ProviderError>> {
-        Box::pin(async move {
-            let response = self.post(&self.body(model, request, true)).await?;
-            Ok(http_client::decode_stream(
-                response,
-                ChunkDecoder::default(),
-            ))
-        })
+    fn decoder(&self) -> ChunkDecoder {
+        ChunkDecoder::default()
     }
 }
 
@@ -176,7 +159,7 @@ struct Delta {
 
 /// Reads `chat.completion.chunk` events until `[DONE]`.
 #[derive(Default)]
-struct ChunkDecoder {
+pub struct ChunkDecoder {
     finish_reason: Option<String>,
     usage: Option<Usage>,
     done: bool,
@@ -194,18 +177,10 @@ impl StreamDecoder for ChunkDecoder {
                 usage: self.usage.map(TokenUsage::from).unwrap_or_default(),
             }]);
         }
-        let chunk: Chunk = serde_json::from_str(&event.data)
-            .map_err(|error| ProviderError::Decode(format!("chunk: {error}")))?;
+        let chunk: Chunk = event_json(&event, "chunk")?;
         if let Some(error) = chunk.error {
             // A failure after the 200, e.g. the server overloaded mid-answer.
-            return Err(ProviderError::Status {
-                status: 500,
-                retry_after: None,
-                message: error["message"]
-                    .as_str()
-                    .unwrap_or("error chunk")
-                    .to_owned(),
-            });
+            return Err(stream_error(500, &error));
         }
         if chunk.usage.is_some() {
             self.usage = chunk.usage;
@@ -223,12 +198,6 @@ impl StreamDecoder for ChunkDecoder {
     }
 
     fn end(&mut self) -> Result<Vec<StreamEvent>, ProviderError> {
-        if self.done {
-            Ok(Vec::new())
-        } else {
-            Err(ProviderError::Transport(
-                "the stream ended before [DONE]".into(),
-            ))
-        }
+        end_marker(self.done, "[DONE]")
     }
 }

@@ -2,12 +2,9 @@
 //! OpenAI client libraries work with the app's tokens, budgets and routing (base URL
 //! `https://HOST/api/v1/app/ai`, the user's access token as API key).
 
-use std::convert::Infallible;
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::State;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -16,9 +13,8 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::model::{self, check_request};
-use super::{app_error, gateway_events};
-use crate::ai::router::Route;
+use super::model::{ChatBody, check_request};
+use super::{Call, event_stream, gateway_events};
 use crate::ai::{GatewayEvent, Message, Role, TokenUsage};
 use crate::auth::AuthUser;
 use crate::error::{ErrorBody, FieldError};
@@ -220,26 +216,17 @@ pub async fn create_chat_completion(
     let messages = body
         .messages()
         .ok_or_else(|| AppError::BadRequest("unsupported content".into()))?;
-    state
-        .ai
-        .check_budget(&state.db, user.id)
-        .await
-        .map_err(app_error)?;
-    let route = Route::parse(Some(&body.model));
-    let request = model::chat_request(
+    let chat = ChatBody {
+        model: Some(body.model.clone()),
         messages,
-        body.max_tokens(),
-        body.temperature,
-        state.ai.max_tokens(),
-    );
+        max_tokens: body.max_tokens(),
+        temperature: body.temperature,
+    };
+    let call = Call::checked(&state, &user, chat).await?;
     let id = format!("chatcmpl-{}", Uuid::now_v7().simple());
     let created = OffsetDateTime::now_utc().unix_timestamp();
     if !body.stream.unwrap_or(false) {
-        let answer = state
-            .ai
-            .chat(&state.db, user.id, &route, &request)
-            .await
-            .map_err(app_error)?;
+        let answer = call.answer(&state).await?;
         return Ok(Json(ChatCompletion {
             id,
             object: "chat.completion",
@@ -263,11 +250,7 @@ pub async fn create_chat_completion(
         .as_ref()
         .and_then(|options| options.include_usage)
         .unwrap_or(false);
-    let started = state
-        .ai
-        .stream(&state.db, user.id, &route, &request)
-        .await
-        .map_err(app_error)?;
+    let started = call.stream(&state).await?;
     let chunk = Chunk {
         id,
         created,
@@ -310,12 +293,8 @@ pub async fn create_chat_completion(
         };
         futures_util::stream::iter(data)
     });
-    let stream = futures_util::stream::once(async { first })
-        .chain(events)
-        .map(|data| Ok::<_, Infallible>(Event::default().data(data)));
-    Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response())
+    let data = futures_util::stream::once(async { first }).chain(events);
+    Ok(event_stream(data.map(|data| Event::default().data(data))).into_response())
 }
 
 /// What every chunk of one stream repeats.

@@ -15,10 +15,11 @@ use futures_util::{Stream, StreamExt};
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use uuid::Uuid;
 
 use crate::ai::catalog::Tier;
 use crate::ai::router::{Route, RouteError};
-use crate::ai::{GatewayError, GatewayEvent, Message, Role, StartedStream};
+use crate::ai::{Answer, ChatRequest, GatewayError, GatewayEvent, Message, Role, StartedStream};
 use crate::auth::AuthUser;
 use crate::error::{ErrorBody, FieldError};
 use crate::http::extract::ValidatedJson;
@@ -81,23 +82,10 @@ async fn chat(
     user: AuthUser,
     ValidatedJson(body): ValidatedJson<ChatBody>,
 ) -> Result<Json<ChatReply>> {
-    state
-        .ai
-        .check_budget(&state.db, user.id)
-        .await
-        .map_err(app_error)?;
-    let route = Route::parse(body.model.as_deref());
-    let request = model::chat_request(
-        body.messages,
-        body.max_tokens,
-        body.temperature,
-        state.ai.max_tokens(),
-    );
-    let answer = state
-        .ai
-        .chat(&state.db, user.id, &route, &request)
-        .await
-        .map_err(app_error)?;
+    let answer = Call::checked(&state, &user, body)
+        .await?
+        .answer(&state)
+        .await?;
     Ok(Json(ChatReply {
         provider: answer.model.provider,
         model: answer.model.id,
@@ -129,23 +117,10 @@ async fn chat_stream(
     user: AuthUser,
     ValidatedJson(body): ValidatedJson<ChatBody>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    state
-        .ai
-        .check_budget(&state.db, user.id)
-        .await
-        .map_err(app_error)?;
-    let route = Route::parse(body.model.as_deref());
-    let request = model::chat_request(
-        body.messages,
-        body.max_tokens,
-        body.temperature,
-        state.ai.max_tokens(),
-    );
-    let started = state
-        .ai
-        .stream(&state.db, user.id, &route, &request)
-        .await
-        .map_err(app_error)?;
+    let started = Call::checked(&state, &user, body)
+        .await?
+        .stream(&state)
+        .await?;
     let start = Event::default()
         .event("start")
         .data(json!({"provider": started.model.provider, "model": started.model.id}).to_string());
@@ -168,16 +143,69 @@ async fn chat_stream(
             json!({"code": code, "detail": "the AI provider failed during the answer"}).to_string(),
         ),
     });
-    let stream = futures_util::stream::once(async { start })
-        .chain(events)
-        .map(Ok);
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(event_stream(
+        futures_util::stream::once(async { start }).chain(events),
+    ))
+}
+
+/// A call a user may make: within the daily budget, routed, its limits filled in. The
+/// same for `chat`, `chat/stream` and the OpenAI-compatible `chat/completions`.
+struct Call {
+    user_id: Uuid,
+    route: Route,
+    request: ChatRequest,
+}
+
+impl Call {
+    /// Checks the user's budget (429 when spent) and builds the provider request.
+    async fn checked(state: &AppState, user: &AuthUser, body: ChatBody) -> Result<Self> {
+        state
+            .ai
+            .check_budget(&state.db, user.id)
+            .await
+            .map_err(app_error)?;
+        Ok(Self {
+            user_id: user.id,
+            route: Route::parse(body.model.as_deref()),
+            request: model::chat_request(
+                body.messages,
+                body.max_tokens,
+                body.temperature,
+                state.ai.max_tokens(),
+            ),
+        })
+    }
+
+    /// The whole answer.
+    async fn answer(&self, state: &AppState) -> Result<Answer> {
+        state
+            .ai
+            .chat(&state.db, self.user_id, &self.route, &self.request)
+            .await
+            .map_err(app_error)
+    }
+
+    /// The answer as it is generated.
+    async fn stream(&self, state: &AppState) -> Result<StartedStream> {
+        state
+            .ai
+            .stream(&state.db, self.user_id, &self.route, &self.request)
+            .await
+            .map_err(app_error)
+    }
 }
 
 /// The events of a started stream; dropping it (the client went away) cancels the call.
 fn gateway_events(started: StartedStream) -> impl Stream<Item = GatewayEvent> + Send {
     let mut receiver = started.events;
     futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx))
+}
+
+/// `events` as a `text/event-stream`, with a keep-alive comment every 15 s of silence.
+fn event_stream(
+    events: impl Stream<Item = Event> + Send + 'static,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    Sse::new(events.map(Ok)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
 /// Maps the gateway's errors to the API's, leaking nothing of the provider's answer.

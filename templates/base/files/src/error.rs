@@ -41,6 +41,9 @@ pub enum AppError {
     /// 422: the request was well-formed but its values are invalid.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// 502: a service the request depends on answered with an error.
+    #[error("{0}")]
+    BadGateway(&'static str),
     /// 503: a dependency is unavailable for now; retry later.
     #[error("{0}")]
     ServiceUnavailable(&'static str),
@@ -119,6 +122,7 @@ impl AppError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -135,6 +139,7 @@ impl AppError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Validation(_) => "validation_error",
             Self::RateLimited(_) => "rate_limited",
+            Self::BadGateway(_) => "bad_gateway",
             Self::ServiceUnavailable(_) => "service_unavailable",
             Self::Database(_) | Self::Internal(_) => "internal_error",
         }

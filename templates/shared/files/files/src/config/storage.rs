@@ -12,7 +12,7 @@ const DEFAULT_ALLOWED_TYPES: &str = "image/png,image/jpeg,image/gif,image/webp,a
 const MAX_URL_TTL_SECS: u64 = 7 * 24 * 3600;
 
 /// `STORAGE_MAX_FILE_BYTES`, `STORAGE_ALLOWED_TYPES`, `STORAGE_USER_QUOTA_BYTES`,
-/// `STORAGE_URL_TTL_SECS`.
+/// `STORAGE_URL_TTL_SECS`, `STORAGE_PENDING_MAX_AGE_SECS`.
 #[derive(Clone, Debug)]
 pub struct StorageConfig {
     /// Largest file accepted, in bytes (413 above it).
@@ -23,6 +23,9 @@ pub struct StorageConfig {
     pub user_quota_bytes: u64,
     /// How long signed upload and download URLs stay valid.
     pub url_ttl: Duration,
+    /// A direct upload still pending this long after it started is deleted by the
+    /// `sweep_pending_uploads` schedule; at least `url_ttl`.
+    pub pending_max_age: Duration,
 }
 
 impl StorageConfig {
@@ -61,11 +64,17 @@ impl StorageConfig {
                 "STORAGE_URL_TTL_SECS must be between 1 and {MAX_URL_TTL_SECS}"
             ));
         }
+        let pending_max_age = env.seconds("STORAGE_PENDING_MAX_AGE_SECS", 24 * 3600);
+        if pending_max_age < url_ttl {
+            // A client may still be uploading through a URL that has not expired.
+            env.problem("STORAGE_PENDING_MAX_AGE_SECS must be at least STORAGE_URL_TTL_SECS");
+        }
         Self {
             max_file_bytes,
             allowed_types,
             user_quota_bytes,
             url_ttl,
+            pending_max_age,
         }
     }
 

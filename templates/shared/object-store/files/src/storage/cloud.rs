@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
+use object_store::client::{HttpError, HttpErrorKind};
 use object_store::path::Path;
 use object_store::signer::{SignedUrlOptions, Signer};
 use object_store::{
@@ -14,7 +15,9 @@ use object_store::{
     PutMultipartOptions, WriteMultipart,
 };
 
-use super::{BoxFuture, FileStore, ObjectInfo, ObjectWriter, UploadTarget};
+use super::{
+    BoxFuture, FileStore, ObjectInfo, ObjectWriter, StoreError, StoreResult, UploadTarget,
+};
 
 /// Parts uploaded at once by a streamed upload: with `object_store`'s 5 MiB parts an
 /// upload holds at most about (this + 1) × 5 MiB in memory, whatever the file's size.
@@ -37,13 +40,39 @@ impl<S> CloudStore<S> {
     }
 }
 
+/// Unavailable when the store could not be reached or did not answer in time (after
+/// `object_store`'s retries), failed when it answered with an error.
+impl From<object_store::Error> for StoreError {
+    fn from(error: object_store::Error) -> Self {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+        let mut unreachable = false;
+        while let Some(current) = cause {
+            if let Some(http) = current.downcast_ref::<HttpError>() {
+                unreachable |= matches!(
+                    http.kind(),
+                    HttpErrorKind::Connect
+                        | HttpErrorKind::Request
+                        | HttpErrorKind::Timeout
+                        | HttpErrorKind::Interrupted
+                );
+            }
+            cause = current.source();
+        }
+        if unreachable {
+            Self::Unavailable(error.into())
+        } else {
+            Self::Failed(error.into())
+        }
+    }
+}
+
 /// A multipart upload in progress.
 struct CloudWriter {
     upload: WriteMultipart,
 }
 
 impl ObjectWriter for CloudWriter {
-    fn write(&mut self, chunk: Bytes) -> BoxFuture<'_, anyhow::Result<()>> {
+    fn write(&mut self, chunk: Bytes) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(async move {
             self.upload.wait_for_capacity(PARTS_IN_FLIGHT).await?;
             self.upload.write(&chunk);
@@ -51,14 +80,14 @@ impl ObjectWriter for CloudWriter {
         })
     }
 
-    fn finish(self: Box<Self>) -> BoxFuture<'static, anyhow::Result<()>> {
+    fn finish(self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
         Box::pin(async move {
             self.upload.finish().await?;
             Ok(())
         })
     }
 
-    fn abort(self: Box<Self>) -> BoxFuture<'static, anyhow::Result<()>> {
+    fn abort(self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
         Box::pin(async move { Ok(self.upload.abort().await?) })
     }
 }
@@ -68,7 +97,7 @@ impl<S: ObjectStore + Signer> FileStore for CloudStore<S> {
         &'a self,
         key: &'a str,
         content_type: &'a str,
-    ) -> BoxFuture<'a, anyhow::Result<Box<dyn ObjectWriter>>> {
+    ) -> BoxFuture<'a, StoreResult<Box<dyn ObjectWriter>>> {
         Box::pin(async move {
             let attributes = Attributes::from_iter([(
                 Attribute::ContentType,
@@ -89,7 +118,7 @@ impl<S: ObjectStore + Signer> FileStore for CloudStore<S> {
         })
     }
 
-    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, anyhow::Result<Option<ObjectInfo>>> {
+    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, StoreResult<Option<ObjectInfo>>> {
         Box::pin(async move {
             let options = GetOptions {
                 head: true,
@@ -109,7 +138,7 @@ impl<S: ObjectStore + Signer> FileStore for CloudStore<S> {
         })
     }
 
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
             match self.store.delete(&Path::from(key)).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
@@ -124,12 +153,15 @@ impl<S: ObjectStore + Signer> FileStore for CloudStore<S> {
         content_type: &'a str,
         _size: u64,
         ttl: Duration,
-    ) -> BoxFuture<'a, anyhow::Result<UploadTarget>> {
+    ) -> BoxFuture<'a, StoreResult<UploadTarget>> {
         Box::pin(async move {
             // The signature covers the content type; the size is not part of a presigned
             // PUT, so completing the upload checks it with a HEAD.
             let mut signed_headers = HeaderMap::new();
-            signed_headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type)?);
+            signed_headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(content_type).map_err(anyhow::Error::from)?,
+            );
             let mut options = SignedUrlOptions::default();
             options.signed_headers = signed_headers;
             let url = self
@@ -150,7 +182,7 @@ impl<S: ObjectStore + Signer> FileStore for CloudStore<S> {
         key: &'a str,
         filename: &'a str,
         ttl: Duration,
-    ) -> BoxFuture<'a, anyhow::Result<String>> {
+    ) -> BoxFuture<'a, StoreResult<String>> {
         Box::pin(async move {
             let mut options = SignedUrlOptions::default();
             options.extra_query = vec![(

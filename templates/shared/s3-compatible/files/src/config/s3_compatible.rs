@@ -3,9 +3,10 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
-use object_store::ClientOptions;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::{BackoffConfig, ClientOptions, RetryConfig};
 
 use super::Secret;
 use super::reader::EnvReader;
@@ -13,6 +14,19 @@ use super::reader::EnvReader;
 /// Where development stores files when no bucket is configured: a local MinIO.
 const DEV_MINIO_URL: &str = "http://127.0.0.1:9000";
 const DEV_BUCKET: &str = "uploads";
+
+/// Retries of a failed store request: a few, within a time a client waits for an answer
+/// (`object_store` defaults to 10 retries over up to 3 minutes, which holds the request
+/// open long after the client gave up).
+const RETRY: RetryConfig = RetryConfig {
+    backoff: BackoffConfig {
+        init_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(2),
+        base: 2.0,
+    },
+    max_retries: 3,
+    retry_timeout: Duration::from_secs(15),
+};
 
 /// What an S3 client needs; the provider's settings fill it in.
 pub(crate) struct S3Settings {
@@ -96,7 +110,8 @@ impl S3Config {
             .with_region(settings.region)
             .with_access_key_id(key)
             .with_secret_access_key(secret.expose())
-            .with_virtual_hosted_style_request(!settings.path_style);
+            .with_virtual_hosted_style_request(!settings.path_style)
+            .with_retry(RETRY);
         if let Some(endpoint) = settings.endpoint {
             // A local MinIO or test server listens on plain HTTP; production endpoints
             // are https:// and stay so.

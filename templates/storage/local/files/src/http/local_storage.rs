@@ -21,7 +21,7 @@ use crate::http::extract::{Checks, Validate, ValidatedQuery};
 /// The signed route (full path): exempt from `BODY_LIMIT_BYTES` and the request timeout,
 /// since the token carries the upload's size and uploads stream.
 pub use crate::storage::SIGNED_ROUTE;
-use crate::storage::{Grant, LocalStore, ObjectWriter, SignatureError, is_safe_key};
+use crate::storage::{Grant, LocalStore, ObjectWriter, SignatureError, StoreError, is_safe_key};
 use crate::{AppError, AppState, Result};
 
 /// Signed-URL routes, relative to `/api/v1/public`.
@@ -63,6 +63,7 @@ fn refused(error: SignatureError) -> AppError {
         (status = 404, description = "No such object", body = ErrorBody),
         (status = 416, description = "Range not satisfiable"),
         (status = 422, description = "Missing token", body = ErrorBody),
+        (status = 503, description = "The storage directory cannot be read", body = ErrorBody),
     ))]
 async fn download_object(
     State(state): State<AppState>,
@@ -79,9 +80,9 @@ async fn download_object(
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             return Err(AppError::NotFound);
         }
-        Err(error) => return Err(anyhow::Error::from(error).into()),
+        Err(error) => return Err(StoreError::from(error).into()),
     };
-    let size = file.metadata().await.map_err(anyhow::Error::from)?.len();
+    let size = file.metadata().await.map_err(StoreError::from)?.len();
     let range = headers
         .get(header::RANGE)
         .and_then(|value| value.to_str().ok())
@@ -113,7 +114,7 @@ async fn download_object(
     };
     file.seek(SeekFrom::Start(start))
         .await
-        .map_err(anyhow::Error::from)?;
+        .map_err(StoreError::from)?;
     response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     let body = Body::from_stream(ReaderStream::new(file.take(length)));
     Ok((status, response_headers, body).into_response())
@@ -130,6 +131,7 @@ async fn download_object(
         (status = 413, description = "More bytes than the signed size", body = ErrorBody),
         (status = 415, description = "Another `Content-Type` than the signed one", body = ErrorBody),
         (status = 422, description = "Missing token", body = ErrorBody),
+        (status = 503, description = "The client stopped sending, or the storage directory cannot be written", body = ErrorBody),
     ))]
 async fn upload_object(
     State(state): State<AppState>,

@@ -14,7 +14,7 @@ use sha2::Sha256;
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
-use super::{BoxFuture, FileStore, ObjectInfo, ObjectWriter, UploadTarget};
+use super::{BoxFuture, FileStore, ObjectInfo, ObjectWriter, StoreResult, UploadTarget};
 use crate::config::LocalStorageConfig;
 
 /// The app's route serving signed URLs (`GET` downloads, `PUT` uploads).
@@ -135,7 +135,7 @@ impl LocalStore {
     }
 
     /// Opens a writer for `key`, at most `limit` bytes (used by the signed upload route).
-    pub async fn open_writer(&self, key: &str) -> anyhow::Result<LocalWriter> {
+    pub async fn open_writer(&self, key: &str) -> StoreResult<LocalWriter> {
         let target = self.path_of(key).context("unsafe object key")?;
         let partial_dir = self.dir.join(PARTIAL_DIR);
         tokio::fs::create_dir_all(&partial_dir)
@@ -180,7 +180,7 @@ pub struct LocalWriter {
 }
 
 impl LocalWriter {
-    async fn commit(mut self) -> anyhow::Result<()> {
+    async fn commit(mut self) -> StoreResult<()> {
         self.file.flush().await?;
         self.file.sync_all().await?;
         if let Some(parent) = self.target.parent() {
@@ -188,16 +188,17 @@ impl LocalWriter {
         }
         tokio::fs::rename(&self.partial, &self.target)
             .await
-            .with_context(|| format!("cannot move upload to {}", self.target.display()))
+            .with_context(|| format!("cannot move upload to {}", self.target.display()))?;
+        Ok(())
     }
 }
 
 impl ObjectWriter for LocalWriter {
-    fn write(&mut self, chunk: Bytes) -> BoxFuture<'_, anyhow::Result<()>> {
+    fn write(&mut self, chunk: Bytes) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(async move { Ok(self.file.write_all(&chunk).await?) })
     }
 
-    fn finish(self: Box<Self>) -> BoxFuture<'static, anyhow::Result<()>> {
+    fn finish(self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
         Box::pin(async move {
             let partial = self.partial.clone();
             let committed = self.commit().await;
@@ -208,7 +209,7 @@ impl ObjectWriter for LocalWriter {
         })
     }
 
-    fn abort(self: Box<Self>) -> BoxFuture<'static, anyhow::Result<()>> {
+    fn abort(self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
         Box::pin(async move {
             drop(self.file);
             match tokio::fs::remove_file(&self.partial).await {
@@ -232,14 +233,14 @@ impl FileStore for LocalStore {
         &'a self,
         key: &'a str,
         _content_type: &'a str,
-    ) -> BoxFuture<'a, anyhow::Result<Box<dyn ObjectWriter>>> {
+    ) -> BoxFuture<'a, StoreResult<Box<dyn ObjectWriter>>> {
         Box::pin(async move {
             let writer: Box<dyn ObjectWriter> = Box::new(self.open_writer(key).await?);
             Ok(writer)
         })
     }
 
-    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, anyhow::Result<Option<ObjectInfo>>> {
+    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, StoreResult<Option<ObjectInfo>>> {
         Box::pin(async move {
             let path = self.path_of(key).context("unsafe object key")?;
             match tokio::fs::metadata(&path).await {
@@ -255,7 +256,7 @@ impl FileStore for LocalStore {
         })
     }
 
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
             let path = self.path_of(key).context("unsafe object key")?;
             match tokio::fs::remove_file(&path).await {
@@ -271,7 +272,7 @@ impl FileStore for LocalStore {
         content_type: &'a str,
         size: u64,
         ttl: Duration,
-    ) -> BoxFuture<'a, anyhow::Result<UploadTarget>> {
+    ) -> BoxFuture<'a, StoreResult<UploadTarget>> {
         Box::pin(async move {
             let grant = Grant::Upload {
                 key: key.to_owned(),
@@ -292,7 +293,7 @@ impl FileStore for LocalStore {
         key: &'a str,
         filename: &'a str,
         ttl: Duration,
-    ) -> BoxFuture<'a, anyhow::Result<String>> {
+    ) -> BoxFuture<'a, StoreResult<String>> {
         Box::pin(async move {
             let grant = Grant::Download {
                 key: key.to_owned(),

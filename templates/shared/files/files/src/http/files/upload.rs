@@ -38,7 +38,8 @@ const FORM_OVERHEAD: u64 = 64 * 1024;
         (status = 413, description = "Larger than STORAGE_MAX_FILE_BYTES", body = ErrorBody),
         (status = 415, description = "Not multipart, or a type not in STORAGE_ALLOWED_TYPES", body = ErrorBody),
         (status = 422, description = "Over the storage quota", body = ErrorBody),
-        (status = 503, description = "The client stopped sending for REQUEST_TIMEOUT_SECS", body = ErrorBody),
+        (status = 502, description = "The file store failed the request", body = ErrorBody),
+        (status = 503, description = "The client stopped sending for REQUEST_TIMEOUT_SECS, or the file store is unreachable", body = ErrorBody),
     ))]
 pub(super) async fn upload_file(
     State(state): State<AppState>,
@@ -86,7 +87,7 @@ pub(super) async fn upload_file(
             if let Err(delete) = state.storage.delete(&file.key).await {
                 tracing::warn!(
                     key = file.key,
-                    error = format!("{delete:#}"),
+                    error = format!("{:#}", delete.cause()),
                     "orphan object left"
                 );
             }
@@ -161,7 +162,7 @@ async fn store_part(
         {
             tracing::warn!(
                 key,
-                error = format!("{abort:#}"),
+                error = format!("{:#}", abort.cause()),
                 "partial upload not removed"
             );
         }

@@ -1,4 +1,4 @@
-//! Redis settings: where it is and how this app's keys are prefixed.
+//! Redis settings: where it is (`rediss://` for TLS) and how this app's keys are prefixed.
 
 use super::Secret;
 use super::reader::EnvReader;
@@ -34,7 +34,7 @@ impl RedisConfig {
             }
         };
         if !url.is_empty() && redis::Client::open(url.as_str()).is_err() {
-            env.problem("REDIS_URL must be a redis:// or unix:// URL");
+            env.problem("REDIS_URL must be a redis://, rediss:// or unix:// URL");
         }
         Self {
             url: Secret::new(url),

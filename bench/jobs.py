@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Job queue throughput and pickup delay of the generated `database` queue, on Postgres
-and SQLite in one run.
+"""Job queue throughput and pickup delay of the generated queues, on Postgres, SQLite
+(`--jobs database`) and Redis (`--jobs redis`) in one run.
 
-Generates two projects (`--db postgres` and the default SQLite), writes a small example
+Generates three projects (`--db postgres`, the default SQLite, and `--jobs redis` on
+SQLite), writes a small example
 program into each (`examples/jobs_bench.rs`, below) that uses the generated crate's own
 queue and worker, builds it in release mode (one CARGO_TARGET_DIR) and runs it:
 
@@ -13,7 +14,8 @@ queue and worker, builds it in release mode (one CARGO_TARGET_DIR) and runs it:
     from just before `enqueue` to the start of the job's `run` is recorded; p50/p90/p99.
 
 Postgres gets a fresh database on the server of --postgres-url (dropped afterwards);
-SQLite a fresh file under BENCH_WORK. Not a test: it prints figures.
+SQLite a fresh file under BENCH_WORK; Redis (--redis-url) a key prefix of its own (its keys
+deleted afterwards). Not a test: it prints figures, and the machine's load average.
 
 Usage: python3 bench/jobs.py [--jobs N] [--pickups N] [--concurrency N]
 Environment: OMNISTACK_TEMPLATES, CARGO_TARGET_DIR, BENCH_WORK as in serve.py.
@@ -42,6 +44,7 @@ use tokio::sync::oneshot;
 use CRATE::AppState;
 use CRATE::config::Config;
 use CRATE::db;
+use CRATE::http::jobs::JobFilter;
 use CRATE::jobs::{Job, JobContext, JobError, Registry, Worker};
 
 static DONE: AtomicUsize = AtomicUsize::new(0);
@@ -97,10 +100,13 @@ async fn main() {
     }));
     wait_for(jobs).await;
     let drain_secs = drain_start.elapsed().as_secs_f64();
-    let remaining: i64 = sqlx::query_scalar("select count(*) from jobs")
-        .fetch_one(&state.db)
-        .await
-        .unwrap();
+    let all = JobFilter {
+        state: None,
+        queue: None,
+        limit: 1,
+        offset: 0,
+    };
+    let remaining = state.jobs.count_jobs(&all).await.unwrap();
 
     // Pickup delay: the worker is idle; one job at a time.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -150,6 +156,19 @@ def with_database(url, name):
     return f"{scheme}://{host}/{name}" + (f"?{query}" if query else "")
 
 
+def drop_redis_keys(url, prefix):
+    """Deletes the keys of one run (redis-cli, when installed)."""
+    try:
+        keys = subprocess.run(["redis-cli", "-u", url, "--scan", "--pattern", f"{prefix}:*"],
+                              check=True, capture_output=True, text=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError) as error:
+        log(f"redis: keys under {prefix}: left in place ({error})")
+        return
+    for start in range(0, len(keys), 500):
+        subprocess.run(["redis-cli", "-u", url, "del", *keys[start:start + 500]],
+                       check=True, stdout=subprocess.DEVNULL)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=20000, help="jobs of the throughput run")
@@ -157,6 +176,8 @@ def main():
     parser.add_argument("--concurrency", type=int, default=16, help="JOBS_CONCURRENCY")
     parser.add_argument("--postgres-url", default=os.environ.get(
         "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--redis-url", default=os.environ.get(
+        "REDIS_URL", "redis://127.0.0.1:6379"))
     args = parser.parse_args()
 
     work = os.path.abspath(os.environ.get("BENCH_WORK", "/tmp/omnistack-bench"))
@@ -167,9 +188,15 @@ def main():
                        "debug", "omnistack")
 
     results = {}
-    for dialect in ("postgres", "sqlite"):
+    stores = {
+        "postgres": ["--db", "postgres"],
+        "sqlite": ["--db", "sqlite"],
+        "redis": ["--db", "sqlite", "--jobs", "redis"],
+    }
+    loads = [os.getloadavg()[0]]
+    for dialect, options in stores.items():
         name = f"jobsbench_{dialect}"
-        project = generate_project(cli, work, name, ["--db", dialect])
+        project = generate_project(cli, work, name, options)
         os.makedirs(os.path.join(project, "examples"), exist_ok=True)
         with open(os.path.join(project, "examples", "jobs_bench.rs"), "w") as f:
             f.write(EXAMPLE.replace("CRATE", name))
@@ -179,29 +206,35 @@ def main():
             cwd=project, env=env)
         log(f"{dialect}: release build {time.monotonic() - start:.0f} s")
         database = None
+        prefix = f"jobsbench-{uuid.uuid4().hex[:12]}"
         if dialect == "postgres":
             database = f"jobsbench_{uuid.uuid4().hex[:12]}"
             psql(args.postgres_url, f"create database {database}")
             url = with_database(args.postgres_url, database)
         else:
-            path = os.path.join(work, "jobsbench.db")
+            path = os.path.join(work, f"jobsbench_{dialect}.db")
             for suffix in ("", "-wal", "-shm"):
                 if os.path.exists(path + suffix):
                     os.remove(path + suffix)
             url = f"sqlite://{path}"
         app_env = dict(os.environ, APP_ENV="development", DATABASE_URL=url, RUST_LOG="warn",
-                       JOBS_CONCURRENCY=str(args.concurrency))
+                       JOBS_CONCURRENCY=str(args.concurrency), REDIS_URL=args.redis_url,
+                       REDIS_KEY_PREFIX=prefix)
         binary = os.path.join(target, "release", "examples", "jobs_bench")
         try:
             out = subprocess.run([binary, str(args.jobs), str(args.pickups)], env=app_env,
                                  check=True, capture_output=True, text=True).stdout
+            loads.append(os.getloadavg()[0])
         finally:
             if database:
                 psql(args.postgres_url, f"drop database if exists {database} with (force)")
+            if dialect == "redis":
+                drop_redis_keys(args.redis_url, prefix)
         results[dialect] = json.loads(out.strip().splitlines()[-1])
 
     print(f"\njob queue, one worker process, JOBS_CONCURRENCY={args.concurrency}, "
-          f"{args.jobs} no-op jobs, {args.pickups} pickups\n")
+          f"{args.jobs} no-op jobs, {args.pickups} pickups; {os.cpu_count()} cores, "
+          f"1-min load average {' -> '.join(f'{load:.1f}' for load in loads)}\n")
     print(f"{'':10} {'enqueue/s':>10} {'jobs/s':>10} {'e2e/s':>10} "
           f"{'pickup p50':>11} {'p90':>8} {'p99':>8}")
     for dialect, r in results.items():

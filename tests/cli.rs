@@ -298,7 +298,7 @@ fn names_of_the_catalogs_dependencies_are_refused() {
     }
     refuses(
         &["new", "redis", "--yes", "--cache", "redis"],
-        "clashes with the dependency `redis` of cache redis",
+        "clashes with the dependency `redis` of shared redis",
     );
     // A name that merely contains a dependency's name is fine.
     omnistack()

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use redis::Script;
 
-use super::{BoxFuture, Decision, LocalStore, Policy, RateLimitStore, RedisConnection};
+use super::{BoxFuture, Decision, LocalStore, Policy, RateLimitStore};
+use crate::redis_connection::RedisConnection;
 
 /// Counters under `<prefix>:rl:<policy>:<who>`.
 #[derive(Clone)]

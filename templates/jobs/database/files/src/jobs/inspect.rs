@@ -61,7 +61,14 @@ impl Jobs {
         .bind(id)
         .bind(db::now())
         .fetch_optional(&self.db)
-        .await?;
+        .await
+        .map_err(|error| match error {
+            // The unique index: another job with this key is queued or running.
+            sqlx::Error::Database(error) if error.is_unique_violation() => {
+                JobsError::UniqueKeyTaken
+            }
+            other => JobsError::Database(other),
+        })?;
         if job.is_some() {
             self.wake.notify_one();
         }

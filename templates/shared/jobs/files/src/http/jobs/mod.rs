@@ -87,13 +87,9 @@ async fn retry_job(
     match state.jobs.retry_failed_job(id).await {
         Ok(Some(job)) => Ok(Json(job)),
         Ok(None) => Err(not_in_state(&state, id, "only a failed job can be retried").await?),
-        Err(crate::jobs::JobsError::Database(sqlx::Error::Database(error)))
-            if error.is_unique_violation() =>
-        {
-            Err(AppError::Conflict(
-                "a job with the same unique key is already queued or running",
-            ))
-        }
+        Err(crate::jobs::JobsError::UniqueKeyTaken) => Err(AppError::Conflict(
+            "a job with the same unique key is already queued or running",
+        )),
         Err(error) => Err(error.into()),
     }
 }

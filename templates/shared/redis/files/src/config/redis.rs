@@ -1,4 +1,4 @@
-//! Redis settings: where it is and how this app's keys are prefixed.
+//! Redis settings: where it is (`rediss://` for TLS) and how this app's keys are prefixed.
 
 use super::Secret;
 use super::reader::EnvReader;

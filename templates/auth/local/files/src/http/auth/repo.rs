@@ -149,13 +149,7 @@ pub async fn reset_to_admin(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "update refresh_tokens set revoked_at = $2 where user_id = $1 and revoked_at is null",
-    )
-    .bind(id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    revoke_user_refresh_tokens(&mut tx, id).await?;
     tx.commit().await?;
     Ok(result.rows_affected() == 1)
 }

@@ -118,8 +118,31 @@ fn check_references(catalog: &Catalog, spec: &Spec, dir: &Path) -> Vec<String> {
                 "fly.toml: a release_command exactly when the database is a server",
             ));
         }
+        let worker = fly["processes"].get("worker").is_some();
+        let in_process = fly["env"].get("JOBS_IN_PROCESS").and_then(|v| v.as_str());
+        if worker != (in_process == Some("false")) {
+            problems.push(here(
+                "fly.toml: JOBS_IN_PROCESS=false exactly when a worker process group runs the jobs",
+            ));
+        }
+    }
+    // A dedicated worker and `JOBS_IN_PROCESS=false` on the web processes come together:
+    // with only the worker the web processes still run jobs, with only the flag none does.
+    if let Ok(text) = std::fs::read_to_string(dir.join("render.yaml"))
+        && text.contains("- type: worker") != text.contains("key: JOBS_IN_PROCESS")
+    {
+        problems.push(here(
+            "render.yaml: JOBS_IN_PROCESS exactly when a worker service runs the jobs",
+        ));
     }
     let k8s = dir.join("deploy/k8s");
+    if let Ok(config) = std::fs::read_to_string(k8s.join("configmap.yaml"))
+        && k8s.join("worker.yaml").is_file() != config.contains("JOBS_IN_PROCESS: \"false\"")
+    {
+        problems.push(here(
+            "deploy/k8s: JOBS_IN_PROCESS=false in the ConfigMap exactly with worker.yaml",
+        ));
+    }
     if let Ok(text) = std::fs::read_to_string(k8s.join("kustomization.yaml")) {
         let mut in_resources = false;
         for line in text.lines() {

@@ -47,6 +47,9 @@ pub async fn run(config: &Config, existing: Existing) -> anyhow::Result<()> {
             let user = repo::insert_user(&pool, &email, &hash().await?, Role::Admin)
                 .await
                 .context("cannot create the admin")?;
+            // The operator chose the address: no link to confirm, even when sign-in
+            // requires a confirmed one.
+            repo::mark_email_verified(&mut *pool.acquire().await?, user.id).await?;
             tracing::info!(user_id = %user.id, %email, "admin created");
         }
         (Some(account), Existing::Reset) => {

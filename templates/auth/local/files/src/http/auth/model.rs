@@ -113,3 +113,107 @@ pub struct TokenResponse {
     /// Single-use token for `POST /auth/refresh`.
     pub refresh_token: String,
 }
+
+/// Body of `POST /auth/verify-email/resend` and `POST /auth/password-reset`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EmailRequest {
+    /// The account's address.
+    #[schema(min_length = 1, max_length = 254, example = "ada@example.com")]
+    pub email: String,
+}
+
+impl Validate for EmailRequest {
+    fn validate(&self) -> Result<(), Vec<FieldError>> {
+        Checks::default()
+            .length(&self.email, &["body", "email"], 1, 254)
+            .finish()
+    }
+}
+
+/// Body of `POST /auth/verify-email`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VerifyEmailRequest {
+    /// The `token` parameter of the link in the verification mail; it works once.
+    #[schema(min_length = 1, max_length = 256)]
+    pub token: String,
+}
+
+impl Validate for VerifyEmailRequest {
+    fn validate(&self) -> Result<(), Vec<FieldError>> {
+        Checks::default()
+            .length(&self.token, &["body", "token"], 1, 256)
+            .finish()
+    }
+}
+
+/// Body of `POST /auth/password-reset/confirm`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetPasswordRequest {
+    /// The `token` parameter of the link in the reset mail; it works once.
+    #[schema(min_length = 1, max_length = 256)]
+    pub token: String,
+    /// The new password, 12 to 128 characters.
+    #[schema(
+        min_length = 12,
+        max_length = 128,
+        example = "correct horse battery staple"
+    )]
+    pub password: String,
+}
+
+impl Validate for ResetPasswordRequest {
+    fn validate(&self) -> Result<(), Vec<FieldError>> {
+        Checks::default()
+            .length(&self.token, &["body", "token"], 1, 256)
+            .length(
+                &self.password,
+                &["body", "password"],
+                MIN_PASSWORD_LEN,
+                MAX_PASSWORD_LEN,
+            )
+            .finish()
+    }
+}
+
+/// Body of `POST /api/v1/app/auth/password`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    /// The password the account has now.
+    #[schema(min_length = 1, max_length = 128)]
+    pub current_password: String,
+    /// The new password, 12 to 128 characters.
+    #[schema(
+        min_length = 12,
+        max_length = 128,
+        example = "correct horse battery staple"
+    )]
+    pub new_password: String,
+}
+
+impl Validate for ChangePasswordRequest {
+    fn validate(&self) -> Result<(), Vec<FieldError>> {
+        Checks::default()
+            .length(
+                &self.current_password,
+                &["body", "current_password"],
+                1,
+                MAX_PASSWORD_LEN,
+            )
+            .length(
+                &self.new_password,
+                &["body", "new_password"],
+                MIN_PASSWORD_LEN,
+                MAX_PASSWORD_LEN,
+            )
+            .finish()
+    }
+}
+
+/// The answer of endpoints that must not reveal whether an account exists: the same for
+/// every address.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    /// What happens next.
+    #[schema(example = "if an account can use this address, a message is on its way to it")]
+    pub detail: &'static str,
+}

@@ -69,7 +69,7 @@ async fn verify_email(
         // The welcome comes once the address is known to receive mail.
         Some(email) if newly => {
             let welcome = SendEmail::template(email, EmailTemplate::Welcome);
-            mail::commit_with(&state, tx, &welcome).await?;
+            mail::commit_with(tx, &welcome).await?;
         }
         _ => tx.commit().await?,
     }
@@ -168,7 +168,7 @@ async fn confirm_password_reset(
         .await?
         .unwrap_or_default();
     let notice = SendEmail::template(email, EmailTemplate::PasswordChanged);
-    mail::commit_with(&state, tx, &notice).await?;
+    mail::commit_with(tx, &notice).await?;
     tracing::info!(%user_id, revoked, "password reset");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -221,7 +221,7 @@ async fn change_password(
     repo::delete_account_tokens(&mut tx, account.id, TokenPurpose::PasswordReset).await?;
     let revoked = repo::revoke_user_refresh_tokens(&mut tx, account.id).await?;
     let notice = SendEmail::template(&account.email, EmailTemplate::PasswordChanged);
-    mail::commit_with(&state, tx, &notice).await?;
+    mail::commit_with(tx, &notice).await?;
     tracing::info!(user_id = %account.id, revoked, "password changed");
     let tokens = issue_tokens(&state, account.id, account.role, Uuid::now_v7(), None).await?;
     Ok(Json(tokens))

@@ -75,7 +75,7 @@ async fn register(
         Ok(user) => {
             let mail = mail::link_mail(&state, &mut tx, user.id, &email, TokenPurpose::VerifyEmail)
                 .await?;
-            mail::commit_with(&state, tx, &mail).await?;
+            mail::commit_with(tx, &mail).await?;
             tracing::info!(user_id = %user.id, "account registered");
         }
         Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {

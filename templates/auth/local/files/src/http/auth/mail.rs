@@ -1,9 +1,6 @@
 //! The mail of local accounts: links carrying single-use tokens, queued as `SendEmail` jobs
-{% if caps.transactional_enqueue %}
-//! in the transaction of the change that causes them (no mail for a change rolled back).
-{% else %}
-//! right after the change that causes them commits.
-{% endif %}
+//! in the transaction of the change that causes them (no mail for a change rolled back;
+//! every jobs provider offers `enqueue_in_tx`).
 
 use std::time::Duration;
 
@@ -14,11 +11,7 @@ use super::repo::{self, TokenPurpose};
 use crate::auth::refresh;
 use crate::db::{self, Db, DbConn};
 use crate::email::{EmailTemplate, SendEmail};
-{% if caps.transactional_enqueue %}
 use crate::jobs::{Job, JobContext, JobError, enqueue_in_tx};
-{% else %}
-use crate::jobs::{Job, JobContext, JobError};
-{% endif %}
 use crate::{AppState, Result};
 
 /// An open transaction on the app's database.
@@ -26,16 +19,9 @@ pub(super) type Tx = sqlx::Transaction<'static, Db>;
 
 /// Commits `tx` and queues `mail`, so that the message goes out only for a change that
 /// committed.
-pub(super) async fn commit_with({{ "_state" if caps.transactional_enqueue else "state" }}: &AppState, {{ "mut tx" if caps.transactional_enqueue else "tx" }}: Tx, mail: &SendEmail) -> Result<()> {
-{% if caps.transactional_enqueue %}
+pub(super) async fn commit_with(mut tx: Tx, mail: &SendEmail) -> Result<()> {
     enqueue_in_tx(&mut tx, mail).await?;
     tx.commit().await?;
-{% else %}
-    tx.commit().await?;
-    // This queue cannot join the transaction: a crash between the commit and the enqueue
-    // loses the message, and its owner asks for another.
-    state.jobs.enqueue(mail).await?;
-{% endif %}
     Ok(())
 }
 
@@ -119,7 +105,7 @@ impl Job for MailAccountLink {
         let mail = link_mail(state, &mut tx, account.id, &account.email, purpose)
             .await
             .map_err(JobError::retry)?;
-        commit_with(state, tx, &mail)
+        commit_with(tx, &mail)
             .await
             .map_err(JobError::retry)?;
         Ok(())

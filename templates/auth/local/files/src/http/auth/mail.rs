@@ -105,9 +105,7 @@ impl Job for MailAccountLink {
         let mail = link_mail(state, &mut tx, account.id, &account.email, purpose)
             .await
             .map_err(JobError::retry)?;
-        commit_with(tx, &mail)
-            .await
-            .map_err(JobError::retry)?;
+        commit_with(tx, &mail).await.map_err(JobError::retry)?;
         Ok(())
     }
 }
